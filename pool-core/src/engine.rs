@@ -1,0 +1,180 @@
+//! The [`ScriptEngine`] trait: what a backend implements to be pooled.
+
+use std::time::Duration;
+
+use crate::config::{Isolation, Limits, PoolConfig};
+use crate::error::EngineError;
+
+/// An engine-neutral value passed to and returned from scripts.
+///
+/// JSON-like (null, booleans, numbers, strings, arrays, objects), so the same request runs on every engine and
+/// results can be compared across engines.
+pub type Value = serde_json::Value;
+
+/// A script engine that can be pooled: a factory of instances plus the operations on an instance.
+///
+/// The factory (`self`) holds what every instance shares (the prelude, the isolation policy, the limits) and is
+/// shared by all threads; an instance ([`ScriptEngine::Vm`]) is used by one request at a time. Only
+/// [`create`](ScriptEngine::create), [`eval`](ScriptEngine::eval) and [`call`](ScriptEngine::call) are required;
+/// the pool calls [`is_broken`](ScriptEngine::is_broken) and then [`reset`](ScriptEngine::reset) whenever an
+/// instance comes back, and discards the instance if either says it cannot be reused.
+///
+/// An engine whose instance is not `Send` (Boa's `Context`) still implements this trait; wrap it in
+/// `Carrier` to put it in a shared `Pool`.
+///
+/// # Example
+/// ```
+/// use pool_core::{ErrorKind, ScriptEngine, ScriptError, Value};
+///
+/// /// An "engine" whose instances are counters: `eval("n")` adds `n`.
+/// struct Counter;
+///
+/// impl ScriptEngine for Counter {
+///     type Vm = i64;
+///     type Error = ScriptError;
+///
+///     fn create(&self) -> Result<i64, ScriptError> {
+///         Ok(0)
+///     }
+///     fn eval(&self, vm: &mut i64, source: &str) -> Result<Value, ScriptError> {
+///         let n: i64 = source.trim().parse().map_err(|_| ScriptError::new(ErrorKind::Syntax, "not a number"))?;
+///         *vm += n;
+///         Ok(Value::from(*vm))
+///     }
+///     fn call(&self, vm: &mut i64, _function: &str, _args: &[Value]) -> Result<Value, ScriptError> {
+///         Ok(Value::from(*vm))
+///     }
+///     fn reset(&self, vm: &mut i64) -> Result<(), ScriptError> {
+///         *vm = 0;
+///         Ok(())
+///     }
+/// }
+///
+/// let mut vm = Counter.create()?;
+/// assert_eq!(Counter.eval(&mut vm, "2")?, Value::from(2));
+/// # Ok::<(), ScriptError>(())
+/// ```
+pub trait ScriptEngine: Send + Sync + 'static {
+    /// One engine instance. The pool needs it to be `Send`; see `Carrier` for engines whose
+    /// instances are not.
+    type Vm: 'static;
+    /// The engine's error. It must tell its coarse [`ErrorKind`](crate::ErrorKind) so that the pool can discard
+    /// an instance that hit a limit and tools can compare failures across engines.
+    type Error: EngineError;
+
+    /// Creates a ready instance (runs the prelude).
+    ///
+    /// # Errors
+    /// When the instance cannot be made (for example the prelude has a syntax error).
+    fn create(&self) -> Result<Self::Vm, Self::Error>;
+
+    /// Evaluates `source` in the instance and converts its completion value.
+    ///
+    /// # Errors
+    /// Syntax errors, exceptions thrown by the script, limits hit, values that cannot be converted.
+    fn eval(&self, vm: &mut Self::Vm, source: &str) -> Result<Value, Self::Error>;
+
+    /// Calls the global function `function` with `args` and converts its result.
+    ///
+    /// # Errors
+    /// As for [`eval`](ScriptEngine::eval), and when `function` is not a global function.
+    fn call(&self, vm: &mut Self::Vm, function: &str, args: &[Value]) -> Result<Value, Self::Error>;
+
+    /// Makes the instance ready for the next, unrelated use (the isolation policy). Called by the pool whenever an
+    /// instance is returned.
+    ///
+    /// # Errors
+    /// When the instance cannot be brought back to its baseline; the pool then discards it.
+    fn reset(&self, _vm: &mut Self::Vm) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// A quick check, made when an instance is returned, whether it must not be reused.
+    fn is_broken(&self, _vm: &mut Self::Vm) -> bool {
+        false
+    }
+
+    /// Bytes the instance currently uses, where the engine can tell.
+    fn memory_usage(&self, _vm: &mut Self::Vm) -> Option<usize> {
+        None
+    }
+}
+
+/// What every engine adapter is configured with: the prelude, the isolation policy and the limits.
+///
+/// Adapters take this one type so that a `[vm_pool]` section configures every backend the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Source run once in every new instance, typically defining the handlers. Default: empty.
+    pub prelude: String,
+    /// Name of the prelude in error messages and stack traces. Default: `"prelude"`.
+    pub prelude_name: String,
+    /// What a reset between uses guarantees. Default: [`Isolation::Strict`].
+    pub isolation: Isolation,
+    /// Per-call limits. Default: [`Limits::default`].
+    pub limits: Limits,
+    /// Whether a reset compares the instance with the baseline taken at creation and fails (so the pool discards
+    /// the instance) on a mismatch. Default: `true`.
+    pub verify_reset: bool,
+    /// Longest source `eval` accepts, in bytes; longer source fails with a `syntax` error before parsing. The
+    /// prelude is not limited. Default: 4 MiB.
+    pub max_source_bytes: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            prelude: String::new(),
+            prelude_name: "prelude".to_owned(),
+            isolation: Isolation::default(),
+            limits: Limits::default(),
+            verify_reset: true,
+            max_source_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// An engine configuration with `prelude` and the defaults for everything else.
+    pub fn new(prelude: impl Into<String>) -> Self {
+        Self { prelude: prelude.into(), ..Self::default() }
+    }
+
+    /// Takes the isolation policy and limits of a pool configuration.
+    pub fn from_pool_config(config: &PoolConfig, prelude: impl Into<String>) -> Self {
+        Self {
+            prelude: prelude.into(),
+            isolation: config.isolation,
+            limits: config.limits.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the isolation policy.
+    #[must_use]
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the per-call timeout.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.limits.timeout = timeout;
+        self
+    }
+
+    /// Sets the prelude's name in error messages.
+    #[must_use]
+    pub fn prelude_name(mut self, name: impl Into<String>) -> Self {
+        self.prelude_name = name.into();
+        self
+    }
+}

@@ -1,0 +1,165 @@
+//! [`PooledVm`]: the guard that lends an instance and gives it back on drop (the Rust form of `defer ReleaseVM`).
+
+use std::ops::{Deref, DerefMut};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::engine::{ScriptEngine, Value};
+use crate::error::EngineError;
+use crate::metrics::DestroyReason;
+use crate::pool::{Inner, Meta};
+use crate::sync::{Arc, Ordering};
+
+/// An instance lent by a [`Pool`](crate::Pool). Derefs to the engine's instance; dropping it returns the instance.
+///
+/// On the way back the instance is checked with `is_broken` and reset; it is destroyed instead when:
+/// - its last [`eval`](PooledVm::eval) or [`call`](PooledVm::call) hit a limit or failed inside the engine
+///   (an error whose kind [taints](crate::ErrorKind::taints_instance) the instance);
+/// - the thread is panicking;
+/// - `is_broken` says so, or `reset` fails or panics;
+/// - it was [`discard`](PooledVm::discard)ed, has reached `max_uses` or `max_lifetime`, or the pool was closed or
+///   shrunk meanwhile.
+///
+/// Lifecycle functions are associated functions (`PooledVm::discard(vm)`) so that they never shadow the engine
+/// instance's own methods.
+#[must_use = "dropping the guard returns the VM to the pool at once"]
+pub struct PooledVm<E: ScriptEngine>
+{
+    vm: Option<E::Vm>,
+    meta: Meta,
+    pool: Arc<Inner<E>>,
+    taint: Option<DestroyReason>,
+    lease: Option<usize>,
+}
+
+impl<E: ScriptEngine> PooledVm<E>
+{
+    pub(crate) fn new(pool: Arc<Inner<E>>, vm: E::Vm, meta: Meta, lease: Option<usize>) -> Self {
+        Self { vm: Some(vm), meta, pool, taint: None, lease }
+    }
+
+    fn vm_mut(&mut self) -> &mut E::Vm {
+        self.vm.as_mut().expect("a PooledVm holds its VM until it is dropped")
+    }
+
+    /// Evaluates `source` on the instance through the pool's engine.
+    ///
+    /// # Errors
+    /// The engine's error. One whose kind taints the instance (a limit, an engine fault) also marks the instance for
+    /// destruction when the guard is dropped.
+    pub fn eval(&mut self, source: &str) -> Result<Value, E::Error> {
+        let vm = self.vm.as_mut().expect("a PooledVm holds its VM until it is dropped");
+        let result = self.pool.engine.eval(vm, source);
+        self.note(result)
+    }
+
+    /// Calls the global function `function` with `args` through the pool's engine.
+    ///
+    /// # Errors
+    /// As for [`eval`](PooledVm::eval).
+    pub fn call(&mut self, function: &str, args: &[Value]) -> Result<Value, E::Error> {
+        let vm = self.vm.as_mut().expect("a PooledVm holds its VM until it is dropped");
+        let result = self.pool.engine.call(vm, function, args);
+        self.note(result)
+    }
+
+    fn note(&mut self, result: Result<Value, E::Error>) -> Result<Value, E::Error> {
+        if let Err(error) = &result {
+            self.pool.script_errors.fetch_add(1, Ordering::Relaxed);
+            if error.kind().taints_instance() {
+                self.taint = Some(DestroyReason::Tainted);
+            }
+        }
+        result
+    }
+
+    /// Destroys the instance instead of returning it to the pool.
+    pub fn discard(mut this: Self) {
+        this.taint = Some(DestroyReason::Discarded);
+    }
+
+    /// Marks the instance so that it is destroyed, not reused, when the guard is dropped.
+    pub fn taint(this: &mut Self) {
+        this.taint.get_or_insert(DestroyReason::Tainted);
+    }
+
+    /// Whether the instance will be destroyed when the guard is dropped.
+    pub fn is_tainted(this: &Self) -> bool {
+        this.taint.is_some()
+    }
+
+    /// How many times this instance has been handed out, this time included.
+    pub fn uses(this: &Self) -> u64 {
+        this.meta.uses
+    }
+
+    /// A number that identifies the instance within its pool.
+    pub fn id(this: &Self) -> u64 {
+        this.meta.id
+    }
+
+    /// When the instance was created (by the pool's clock).
+    pub fn created_at(this: &Self) -> Instant {
+        this.meta.created_at
+    }
+
+    /// The engine (factory) of the pool the instance came from.
+    pub fn engine(this: &Self) -> &E {
+        &this.pool.engine
+    }
+}
+
+impl<E: ScriptEngine> Deref for PooledVm<E>
+{
+    type Target = E::Vm;
+    fn deref(&self) -> &E::Vm {
+        self.vm.as_ref().expect("a PooledVm holds its VM until it is dropped")
+    }
+}
+
+impl<E: ScriptEngine> DerefMut for PooledVm<E>
+{
+    fn deref_mut(&mut self) -> &mut E::Vm {
+        self.vm_mut()
+    }
+}
+
+impl<E: ScriptEngine> std::fmt::Debug for PooledVm<E>
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PooledVm")
+            .field("id", &self.meta.id)
+            .field("uses", &self.meta.uses)
+            .field("tainted", &self.taint.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: ScriptEngine> Drop for PooledVm<E>
+{
+    fn drop(&mut self) {
+        let Some(mut vm) = self.vm.take() else { return };
+        let reason = match self.taint {
+            Some(reason) => Some(reason),
+            None if std::thread::panicking() => Some(DestroyReason::Tainted),
+            None => check_and_reset(&self.pool.engine, &mut vm),
+        };
+        self.pool.release(vm, self.meta, reason, self.lease);
+    }
+}
+
+/// The return-path checks: `is_broken`, then `reset`. A panic in either counts as failure.
+fn check_and_reset<E: ScriptEngine>(engine: &E, vm: &mut E::Vm) -> Option<DestroyReason> {
+    match catch_unwind(AssertUnwindSafe(|| engine.is_broken(vm))) {
+        Ok(false) => {}
+        Ok(true) | Err(_) => return Some(DestroyReason::Broken),
+    }
+    match catch_unwind(AssertUnwindSafe(|| engine.reset(vm))) {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => {
+            log::debug!("vmpool: reset failed, discarding the VM: {error}");
+            Some(DestroyReason::ResetFailed)
+        }
+        Err(_) => Some(DestroyReason::ResetFailed),
+    }
+}

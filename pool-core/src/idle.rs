@@ -1,0 +1,190 @@
+//! Maintenance: idle and lifetime eviction, refilling the warm floor, leak reports, and the thread that runs them.
+//!
+//! Every decision is a function of the pool's [`Clock`](crate::Clock), so tests drive it with a manual clock and
+//! call [`Pool::run_maintenance`](crate::Pool::run_maintenance) instead of sleeping.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::ScriptEngine;
+use crate::error::PoolError;
+use crate::metrics::DestroyReason;
+use crate::pool::{Handle, Inner, MaintenanceReport, Slot};
+use crate::sync::lock;
+
+impl<E: ScriptEngine> Inner<E> {
+    pub(crate) fn run_maintenance(&self) -> MaintenanceReport {
+        let now = self.clock.now();
+        let mut report = MaintenanceReport::default();
+        let mut st = lock(&self.state);
+        if st.closed {
+            return report;
+        }
+        let mut evicted = Vec::new();
+        // Past max_lifetime: always, even below the floor (the floor is refilled below).
+        let mut i = 0;
+        while i < st.idle.len() {
+            if st.idle[i].meta.expires_at.is_some_and(|at| now >= at) {
+                evicted.extend(st.idle.remove(i));
+                report.evicted_lifetime += 1;
+            } else {
+                i += 1;
+            }
+        }
+        // Idle too long: longest idle first, never below the warm floor.
+        let floor = self.floor(&st);
+        let idle_timeout = self.config.idle_timeout;
+        while st.total() > floor {
+            match st.idle.front() {
+                Some(slot) if now.saturating_duration_since(slot.meta.last_used) > idle_timeout => {
+                    evicted.extend(st.idle.pop_front());
+                    report.evicted_idle += 1;
+                }
+                _ => break,
+            }
+        }
+        st.destroyed.add(DestroyReason::Lifetime, report.evicted_lifetime as u64);
+        st.destroyed.add(DestroyReason::Idle, report.evicted_idle as u64);
+        report.leaks_reported = self.report_leaks(&mut st, now);
+        drop(st);
+        drop(evicted);
+        report.created = self.refill_counting();
+        report
+    }
+
+    /// Creates instances until the warm floor is reached; returns the first creation error.
+    pub(crate) fn refill(&self) -> Option<PoolError<E::Error>> {
+        let mut st = lock(&self.state);
+        if st.closed {
+            return None;
+        }
+        let need = self.floor(&st).saturating_sub(st.total());
+        st.creating += need;
+        drop(st);
+        let mut first_error = None;
+        for made in 0..need {
+            match self.create_reserved() {
+                Ok(vm) => {
+                    let mut st = lock(&self.state);
+                    st.creating -= 1;
+                    st.created += 1;
+                    if st.closed {
+                        st.destroyed.add(DestroyReason::Closed, 1);
+                        drop(st);
+                        drop(vm);
+                        continue;
+                    }
+                    let meta = self.new_meta(&mut st, 0);
+                    st.idle.push_back(Slot { vm, meta });
+                    let waker = st.wake_one();
+                    drop(st);
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                }
+                Err(error) => {
+                    // Release the reservations not used yet.
+                    let rest = need - made - 1;
+                    let mut st = lock(&self.state);
+                    st.creating -= rest;
+                    drop(st);
+                    first_error = Some(error);
+                    break;
+                }
+            }
+        }
+        first_error
+    }
+
+    fn refill_counting(&self) -> usize {
+        let before = lock(&self.state).created;
+        let _ = self.refill();
+        let after = lock(&self.state).created;
+        usize::try_from(after - before).unwrap_or(usize::MAX)
+    }
+
+    fn report_leaks(&self, st: &mut crate::pool::State<E::Vm>, now: Instant) -> usize {
+        let Some(threshold) = self.config.leak_threshold else { return 0 };
+        let mut reported = 0;
+        for lease in st.leases.iter_mut().flatten() {
+            let held = now.saturating_duration_since(lease.acquired_at);
+            if !lease.reported && held >= threshold {
+                lease.reported = true;
+                reported += 1;
+                log::warn!(
+                    "vmpool: possible VM leak: a VM has been out for {} (leak_threshold {}); it was acquired at {}",
+                    humantime::format_duration(round(held)),
+                    humantime::format_duration(threshold),
+                    lease.location
+                );
+            }
+        }
+        st.leaks_suspected += reported as u64;
+        reported
+    }
+}
+
+fn round(d: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Starts the maintenance thread. It holds only a weak reference and ends when the pool is closed or dropped.
+#[cfg(not(loom))]
+pub(crate) fn spawn_maintenance<E: ScriptEngine>(handle: &std::sync::Arc<Handle<E>>)
+where
+    E::Vm: Send,
+{
+    let weak = std::sync::Arc::downgrade(handle);
+    let config = handle.inner.config.clone();
+    let spawned = std::thread::Builder::new().name("vmpool-maintenance".into()).spawn(move || {
+        let start = Instant::now();
+        let mut next_cleanup = start + config.cleanup_interval;
+        let mut next_metrics = config.enable_metrics.then(|| start + config.metrics_interval);
+        // Leaks are looked for at least twice per threshold, so a leak is reported within 1.5x the threshold.
+        let leak_period = config.leak_threshold.map(|t| (t / 2).max(Duration::from_millis(1)));
+        let mut next_leaks = leak_period.map(|p| start + p);
+        loop {
+            let now = Instant::now();
+            let next = [Some(next_cleanup), next_metrics, next_leaks].into_iter().flatten().min().unwrap_or(next_cleanup);
+            std::thread::park_timeout(next.saturating_duration_since(now));
+            let Some(handle) = weak.upgrade() else { return };
+            let inner = &handle.inner;
+            if lock(&inner.state).closed {
+                return;
+            }
+            let now = Instant::now();
+            if now >= next_cleanup {
+                inner.run_maintenance();
+                next_cleanup = now + config.cleanup_interval;
+            } else {
+                // Woken early: an instance was discarded below the warm floor.
+                let _ = inner.refill();
+                if let (Some(at), Some(period)) = (next_leaks, leak_period) {
+                    if now >= at {
+                        let mut st = lock(&inner.state);
+                        inner.report_leaks(&mut st, inner.clock.now());
+                        next_leaks = Some(now + period);
+                    }
+                }
+            }
+            if let Some(at) = next_metrics {
+                if now >= at {
+                    log::info!("{}", inner.metrics());
+                    next_metrics = Some(now + config.metrics_interval);
+                }
+            }
+        }
+    });
+    match spawned {
+        Ok(join) => {
+            let _ = handle.inner.maintenance.set(join.thread().clone());
+        }
+        Err(error) => log::error!("vmpool: could not start the maintenance thread: {error}"),
+    }
+}
+
+#[cfg(loom)]
+pub(crate) fn spawn_maintenance<E: ScriptEngine>(_handle: &std::sync::Arc<Handle<E>>)
+where
+    E::Vm: Send,
+{
+}

@@ -1,0 +1,891 @@
+//! The [`Pool`]: a bounded set of warm instances of one [`ScriptEngine`], handed out one request at a time.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{ConfigError, PoolConfig};
+use crate::engine::ScriptEngine;
+use crate::error::{panic_message, PoolError};
+use crate::guard::PooledVm;
+use crate::metrics::{DestroyReason, Destroyed, Metrics};
+use crate::sync::{lock, thread, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+
+/// A failure to build a pool.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError<E> {
+    /// The configuration is not valid; the message names the key.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An instance of the warm floor (`preload_size`) could not be created.
+    #[error("VM pool could not preload its VMs: {0}")]
+    Preload(#[source] PoolError<E>),
+}
+
+/// Bookkeeping of one instance.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meta {
+    pub(crate) id: u64,
+    pub(crate) created_at: Instant,
+    pub(crate) last_used: Instant,
+    pub(crate) uses: u64,
+    /// When `max_lifetime` (with jitter) retires it.
+    pub(crate) expires_at: Option<Instant>,
+}
+
+/// An idle instance.
+pub(crate) struct Slot<V> {
+    pub(crate) vm: V,
+    pub(crate) meta: Meta,
+}
+
+/// A guard out in the world, tracked only when leak detection is on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lease {
+    pub(crate) acquired_at: Instant,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) reported: bool,
+}
+
+/// Everything the pool's lock protects. Gauges and lifecycle counters live here so that a snapshot is consistent.
+pub(crate) struct State<V> {
+    /// Idle instances; the back is the most recently returned (handed out first), the front the longest idle.
+    pub(crate) idle: VecDeque<Slot<V>>,
+    pub(crate) in_use: usize,
+    pub(crate) creating: usize,
+    pub(crate) max_size: usize,
+    pub(crate) closed: bool,
+    /// Callers waiting for an instance, first come first served.
+    waiters: VecDeque<(u64, Waker)>,
+    next_waiter: u64,
+    next_id: u64,
+    pub(crate) created: u64,
+    pub(crate) destroyed: Destroyed,
+    pub(crate) total_uses: u64,
+    pub(crate) create_errors: u64,
+    /// Guards out, by slot, when leak detection is on.
+    pub(crate) leases: Vec<Option<Lease>>,
+    free_leases: Vec<usize>,
+    pub(crate) leaks_suspected: u64,
+}
+
+/// What a caller may do next.
+enum Take<V> {
+    Idle(Slot<V>),
+    /// A creation slot was reserved for the caller.
+    Create,
+    Full,
+    Closed,
+}
+
+impl<V> State<V> {
+    fn new(max_size: usize) -> Self {
+        Self {
+            idle: VecDeque::new(),
+            in_use: 0,
+            creating: 0,
+            max_size,
+            closed: false,
+            waiters: VecDeque::new(),
+            next_waiter: 0,
+            next_id: 0,
+            created: 0,
+            destroyed: Destroyed::default(),
+            total_uses: 0,
+            create_errors: 0,
+            leases: Vec::new(),
+            free_leases: Vec::new(),
+            leaks_suspected: 0,
+        }
+    }
+
+    /// Instances alive or on their way: in use, idle and being created.
+    pub(crate) fn total(&self) -> usize {
+        self.in_use + self.idle.len() + self.creating
+    }
+
+    fn can_serve(&self) -> bool {
+        !self.closed && (!self.idle.is_empty() || self.total() < self.max_size)
+    }
+
+    fn take(&mut self) -> Take<V> {
+        if self.closed {
+            return Take::Closed;
+        }
+        if let Some(mut slot) = self.idle.pop_back() {
+            self.in_use += 1;
+            self.total_uses += 1;
+            slot.meta.uses += 1;
+            return Take::Idle(slot);
+        }
+        if self.total() < self.max_size {
+            self.creating += 1;
+            return Take::Create;
+        }
+        Take::Full
+    }
+
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Registers (or refreshes) a waiter; returns its id.
+    fn register(&mut self, id: Option<u64>, waker: &Waker) -> u64 {
+        if let Some(id) = id {
+            if let Some(entry) = self.waiters.iter_mut().find(|(w, _)| *w == id) {
+                if !entry.1.will_wake(waker) {
+                    entry.1 = waker.clone();
+                }
+                return id;
+            }
+        }
+        self.next_waiter += 1;
+        let id = self.next_waiter;
+        self.waiters.push_back((id, waker.clone()));
+        id
+    }
+
+    /// Removes a waiter that leaves; returns whether it was still queued (not yet woken).
+    fn unregister(&mut self, id: u64) -> bool {
+        match self.waiters.iter().position(|(w, _)| *w == id) {
+            Some(i) => {
+                self.waiters.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The waiter to wake now that an instance or capacity became free.
+    pub(crate) fn wake_one(&mut self) -> Option<Waker> {
+        if self.can_serve() {
+            self.waiters.pop_front().map(|(_, w)| w)
+        } else {
+            None
+        }
+    }
+
+    fn add_lease(&mut self, lease: Lease) -> usize {
+        match self.free_leases.pop() {
+            Some(i) => {
+                self.leases[i] = Some(lease);
+                i
+            }
+            None => {
+                self.leases.push(Some(lease));
+                self.leases.len() - 1
+            }
+        }
+    }
+
+    fn remove_lease(&mut self, index: usize) {
+        if let Some(entry) = self.leases.get_mut(index) {
+            if entry.take().is_some() {
+                self.free_leases.push(index);
+            }
+        }
+    }
+}
+
+/// The shared part of a pool: engine, configuration, state.
+pub(crate) struct Inner<E: ScriptEngine> {
+    pub(crate) engine: E,
+    pub(crate) config: PoolConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) state: Mutex<State<E::Vm>>,
+    pub(crate) script_errors: AtomicU64,
+    waits: AtomicU64,
+    wait_timeouts: AtomicU64,
+    wait_nanos: AtomicU64,
+    /// The maintenance thread, woken to refill the warm floor or to stop.
+    pub(crate) maintenance: std::sync::OnceLock<std::thread::Thread>,
+}
+
+/// A pool of instances of one engine. Cheap to clone; all clones share the pool, which closes when the last clone is
+/// dropped.
+///
+/// ```
+/// use pool_core::testing::FakeEngine;
+/// use pool_core::Pool;
+///
+/// let pool = Pool::builder(FakeEngine::new()).max_size(2).build()?;
+/// {
+///     let mut vm = pool.acquire()?; // the guard returns the VM when it goes out of scope
+///     vm.eval("set 7")?;
+/// }
+/// // The VM was reset on its way back: the next use sees nothing of the last.
+/// assert_eq!(pool.acquire()?.eval("get")?, serde_json::json!(0));
+/// assert_eq!(pool.metrics().total_uses, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Pool<E: ScriptEngine> {
+    handle: std::sync::Arc<Handle<E>>,
+}
+
+/// Owned by the `Pool` clones; closes the pool when the last one goes.
+pub(crate) struct Handle<E: ScriptEngine> {
+    pub(crate) inner: Arc<Inner<E>>,
+}
+
+impl<E: ScriptEngine> Drop for Handle<E> {
+    fn drop(&mut self) {
+        self.inner.close();
+    }
+}
+
+impl<E: ScriptEngine> Clone for Pool<E> {
+    fn clone(&self) -> Self {
+        Self { handle: self.handle.clone() }
+    }
+}
+
+impl<E: ScriptEngine> std::fmt::Debug for Pool<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("metrics", &self.handle.inner.metrics()).finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Pool`]: configuration, clock, and whether a maintenance thread runs.
+#[must_use = "call build() to make the pool"]
+pub struct PoolBuilder<E: ScriptEngine> {
+    engine: E,
+    config: PoolConfig,
+    preload_set: bool,
+    clock: Arc<dyn Clock>,
+    maintenance_thread: bool,
+}
+
+impl<E: ScriptEngine> PoolBuilder<E>
+where
+    E::Vm: Send,
+{
+    /// Replaces the whole configuration (its `preload_size` counts as set).
+    pub fn config(mut self, config: PoolConfig) -> Self {
+        self.config = config;
+        self.preload_set = true;
+        self
+    }
+
+    /// Sets `max_size`; unless `preload_size` was set, it follows as `max_size / 2`.
+    pub fn max_size(mut self, max_size: usize) -> Self {
+        self.config.max_size = max_size;
+        if !self.preload_set {
+            self.config.preload_size = max_size / 2;
+        }
+        self
+    }
+
+    /// Sets `preload_size`, the warm floor.
+    pub fn preload_size(mut self, preload_size: usize) -> Self {
+        self.config.preload_size = preload_size;
+        self.preload_set = true;
+        self
+    }
+
+    /// Sets how long `acquire` waits.
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.config.acquire_timeout = timeout;
+        self
+    }
+
+    /// Sets `idle_timeout`.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets `cleanup_interval`.
+    pub fn cleanup_interval(mut self, interval: Duration) -> Self {
+        self.config.cleanup_interval = interval;
+        self
+    }
+
+    /// Sets `max_uses`.
+    pub fn max_uses(mut self, max_uses: Option<u64>) -> Self {
+        self.config.max_uses = max_uses;
+        self
+    }
+
+    /// Sets `max_lifetime`.
+    pub fn max_lifetime(mut self, max_lifetime: Option<Duration>) -> Self {
+        self.config.max_lifetime = max_lifetime;
+        self
+    }
+
+    /// Sets `leak_threshold`.
+    pub fn leak_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.config.leak_threshold = threshold;
+        self
+    }
+
+    /// Sets `enable_metrics` and `metrics_interval`.
+    pub fn metrics_logging(mut self, enable: bool, interval: Duration) -> Self {
+        self.config.enable_metrics = enable;
+        self.config.metrics_interval = interval;
+        self
+    }
+
+    /// Uses `clock` for eviction decisions instead of the system clock (tests drive a
+    /// [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Uses a shared clock.
+    pub fn shared_clock(mut self, clock: std::sync::Arc<dyn Clock>) -> Self {
+        self.clock = Arc::new(SharedClock(clock));
+        self
+    }
+
+    /// Whether a background thread evicts idle instances every `cleanup_interval`, refills the warm floor, logs
+    /// metrics and reports leaks. Default `true`. Without it, call [`Pool::run_maintenance`] yourself.
+    pub fn maintenance_thread(mut self, enabled: bool) -> Self {
+        self.maintenance_thread = enabled;
+        self
+    }
+
+    /// Validates the configuration, creates the warm floor and starts the maintenance thread.
+    ///
+    /// # Errors
+    /// [`BuildError::Config`] naming the bad key before anything is created; [`BuildError::Preload`] when an
+    /// instance of the warm floor cannot be created (the ones already made are dropped).
+    pub fn build(self) -> Result<Pool<E>, BuildError<E::Error>> {
+        self.config.validate()?;
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::new(self.config.max_size)),
+            engine: self.engine,
+            config: self.config,
+            clock: self.clock,
+            script_errors: AtomicU64::new(0),
+            waits: AtomicU64::new(0),
+            wait_timeouts: AtomicU64::new(0),
+            wait_nanos: AtomicU64::new(0),
+            maintenance: std::sync::OnceLock::new(),
+        });
+        let pool = Pool { handle: std::sync::Arc::new(Handle { inner }) };
+        if let Some(error) = pool.handle.inner.refill() {
+            return Err(BuildError::Preload(error));
+        }
+        if self.maintenance_thread {
+            crate::idle::spawn_maintenance(&pool.handle);
+        }
+        Ok(pool)
+    }
+}
+
+struct SharedClock(std::sync::Arc<dyn Clock>);
+
+impl Clock for SharedClock {
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+}
+
+impl<E: ScriptEngine> Pool<E>
+where
+    E::Vm: Send,
+{
+    /// A builder with the guide's defaults (`max_size = 50`, `preload_size = 25`, ...).
+    pub fn builder(engine: E) -> PoolBuilder<E> {
+        PoolBuilder {
+            engine,
+            config: PoolConfig::default(),
+            preload_set: false,
+            clock: Arc::new(SystemClock),
+            maintenance_thread: true,
+        }
+    }
+
+    /// A pool with `config`.
+    ///
+    /// # Errors
+    /// As for [`PoolBuilder::build`].
+    pub fn new(engine: E, config: PoolConfig) -> Result<Self, BuildError<E::Error>> {
+        Self::builder(engine).config(config).build()
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner<E>> {
+        &self.handle.inner
+    }
+
+    /// The engine (factory) this pool creates instances with.
+    pub fn engine(&self) -> &E {
+        &self.inner().engine
+    }
+
+    /// The configuration the pool was built with (`max_size` may since have been changed by
+    /// [`resize`](Pool::resize); [`Metrics::max_size`] has the current value).
+    pub fn config(&self) -> &PoolConfig {
+        &self.inner().config
+    }
+
+    /// Hands out an instance, waiting up to `acquire_timeout` for one to become free.
+    ///
+    /// # Errors
+    /// [`PoolError::Exhausted`] (`VM pool exhausted`) after the wait; [`PoolError::Closed`] once the pool is
+    /// closed; [`PoolError::Create`] when a new instance was needed and could not be made.
+    #[track_caller]
+    pub fn acquire(&self) -> Result<PooledVm<E>, PoolError<E::Error>> {
+        self.acquire_timeout(self.inner().config.acquire_timeout)
+    }
+
+    /// Hands out an instance, waiting up to `timeout`.
+    ///
+    /// # Errors
+    /// As for [`acquire`](Pool::acquire).
+    #[track_caller]
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<PooledVm<E>, PoolError<E::Error>> {
+        self.inner().acquire_blocking(timeout, Location::caller())
+    }
+
+    /// Hands out an instance if one is idle or can be created now; never waits for one to be returned.
+    ///
+    /// # Errors
+    /// [`PoolError::Exhausted`] at once when every instance is in use; otherwise as for [`acquire`](Pool::acquire).
+    #[track_caller]
+    pub fn try_acquire(&self) -> Result<PooledVm<E>, PoolError<E::Error>> {
+        self.inner().acquire_blocking(Duration::ZERO, Location::caller())
+    }
+
+    /// Hands out an instance without blocking the async executor while waiting (up to `acquire_timeout`). Works with
+    /// any executor. Dropping the future before it completes leaves the pool as if it had never been called.
+    ///
+    /// Creating a new instance, when one is needed, runs on the polling thread.
+    ///
+    /// ```
+    /// # use pool_core::{Pool, testing::FakeEngine};
+    /// let pool = Pool::builder(FakeEngine::new()).max_size(1).build()?;
+    /// let vm = futures::executor::block_on(pool.acquire_async())?;
+    /// drop(vm);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`acquire`](Pool::acquire).
+    #[track_caller]
+    pub fn acquire_async(&self) -> AcquireFuture<E> {
+        AcquireFuture {
+            inner: self.inner().clone(),
+            location: Location::caller(),
+            waiter: None,
+            timeout: self.inner().config.acquire_timeout,
+            started: None,
+            delay: None,
+        }
+    }
+
+    /// Acquires an instance, runs `f` on it, and returns it to the pool: the guide's `WithVM`. The closure's error
+    /// comes back unchanged; an acquire failure is converted into it.
+    ///
+    /// ```
+    /// # use pool_core::{Pool, PoolError, ScriptError, testing::FakeEngine};
+    /// let pool = Pool::builder(FakeEngine::new()).max_size(1).build()?;
+    /// let answer = pool.with(|vm| vm.eval("set 42"))?;
+    /// assert_eq!(answer, serde_json::json!(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The closure's error, or the acquire error converted with `From`.
+    #[track_caller]
+    pub fn with<T, X>(&self, f: impl FnOnce(&mut PooledVm<E>) -> Result<T, X>) -> Result<T, X>
+    where
+        X: From<PoolError<E::Error>>,
+    {
+        let mut vm = self.acquire()?;
+        f(&mut vm)
+    }
+
+    /// Closes the pool: waiters and new acquires fail at once with [`PoolError::Closed`], idle instances are
+    /// dropped, and guards still out are dropped when they come back. Idempotent.
+    pub fn close(&self) {
+        self.inner().close();
+    }
+
+    /// Whether [`close`](Pool::close) was called (or every `Pool` handle was dropped).
+    pub fn is_closed(&self) -> bool {
+        lock(&self.inner().state).closed
+    }
+
+    /// Changes `max_size` at run time. Shrinking drops idle instances at once (oldest first) and instances in use
+    /// when they come back, until the pool fits; growing lets waiters create new instances.
+    ///
+    /// # Errors
+    /// `max_size` of 0.
+    pub fn resize(&self, max_size: usize) -> Result<(), ConfigError> {
+        if max_size == 0 {
+            return Err(ConfigError::Invalid { key: "max_size", message: "must be at least 1, got 0".into() });
+        }
+        let inner = self.inner();
+        let mut st = lock(&inner.state);
+        st.max_size = max_size;
+        let mut dropped = Vec::new();
+        while st.total() > max_size {
+            match st.idle.pop_front() {
+                Some(slot) => dropped.push(slot),
+                None => break,
+            }
+        }
+        st.destroyed.add(DestroyReason::Resized, dropped.len() as u64);
+        let mut wakers = Vec::new();
+        while let Some(w) = st.wake_one() {
+            wakers.push(w);
+            if st.waiters.is_empty() || wakers.len() >= max_size {
+                break;
+            }
+        }
+        drop(st);
+        wakers.into_iter().for_each(Waker::wake);
+        drop(dropped);
+        Ok(())
+    }
+
+    /// A snapshot of the counters; see [`Metrics`] for what is consistent.
+    pub fn metrics(&self) -> Metrics {
+        self.inner().metrics()
+    }
+
+    /// Runs one maintenance pass now, with the pool's clock: evicts instances idle longer than `idle_timeout`
+    /// (down to the warm floor) and past `max_lifetime`, refills the warm floor, and reports leaked guards. The
+    /// maintenance thread calls this every `cleanup_interval`.
+    pub fn run_maintenance(&self) -> MaintenanceReport {
+        self.inner().run_maintenance()
+    }
+}
+
+/// What one maintenance pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MaintenanceReport {
+    /// Idle instances removed after `idle_timeout`.
+    pub evicted_idle: usize,
+    /// Idle instances removed after `max_lifetime`.
+    pub evicted_lifetime: usize,
+    /// Instances created to refill the warm floor.
+    pub created: usize,
+    /// Guards newly reported as leaked.
+    pub leaks_reported: usize,
+}
+
+/// Wakes a thread parked in `acquire`.
+struct ThreadWaker(thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+impl<E: ScriptEngine> Inner<E> {
+    pub(crate) fn metrics(&self) -> Metrics {
+        let st = lock(&self.state);
+        Metrics {
+            created: st.created,
+            destroyed: st.destroyed,
+            in_use: st.in_use,
+            available: st.idle.len(),
+            creating: st.creating,
+            max_size: st.max_size,
+            total_uses: st.total_uses,
+            create_errors: st.create_errors,
+            script_errors: self.script_errors.load(Ordering::Relaxed),
+            waits: self.waits.load(Ordering::Relaxed),
+            wait_timeouts: self.wait_timeouts.load(Ordering::Relaxed),
+            wait_time: Duration::from_nanos(self.wait_nanos.load(Ordering::Relaxed)),
+            waiting: st.waiters.len(),
+            leaks_suspected: st.leaks_suspected,
+            closed: st.closed,
+        }
+    }
+
+    fn acquire_blocking(
+        self: &Arc<Self>,
+        timeout: Duration,
+        location: &'static Location<'static>,
+    ) -> Result<PooledVm<E>, PoolError<E::Error>> {
+        let mut waiter: Option<u64> = None;
+        let mut waker: Option<Waker> = None;
+        let mut started: Option<Instant> = None;
+        loop {
+            let mut st = lock(&self.state);
+            let take = st.take();
+            if !matches!(take, Take::Full) {
+                if let Some(id) = waiter {
+                    st.unregister(id);
+                }
+                if let Some(start) = started {
+                    self.record_wait(start);
+                }
+            }
+            match take {
+                Take::Idle(slot) => return Ok(self.hand_out(st, slot, location)),
+                Take::Create => {
+                    drop(st);
+                    return self.create_for_use(location);
+                }
+                Take::Closed => return Err(PoolError::Closed),
+                Take::Full => {}
+            }
+            let now = Instant::now();
+            let start = *started.get_or_insert_with(|| {
+                if !timeout.is_zero() {
+                    self.waits.fetch_add(1, Ordering::Relaxed);
+                }
+                now
+            });
+            let waited = now.saturating_duration_since(start);
+            if waited >= timeout {
+                let pass_on = match waiter {
+                    Some(id) if !st.unregister(id) => st.wake_one(),
+                    _ => None,
+                };
+                let max_size = st.max_size;
+                drop(st);
+                pass_on.map(Waker::wake);
+                if !timeout.is_zero() {
+                    self.record_wait(start);
+                    self.wait_timeouts.fetch_add(1, Ordering::Relaxed);
+                }
+                return Err(PoolError::Exhausted { max_size, waited });
+            }
+            let w = waker.get_or_insert_with(|| Waker::from(std::sync::Arc::new(ThreadWaker(thread::current()))));
+            waiter = Some(st.register(waiter, w));
+            drop(st);
+            thread::park_timeout(timeout - waited);
+        }
+    }
+
+    fn record_wait(&self, start: Instant) {
+        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.wait_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Turns a taken idle slot into a guard (the lock is released here).
+    fn hand_out(
+        self: &Arc<Self>,
+        mut st: MutexGuard<'_, State<E::Vm>>,
+        slot: Slot<E::Vm>,
+        location: &'static Location<'static>,
+    ) -> PooledVm<E> {
+        let lease = self.config.leak_threshold.map(|_| {
+            st.add_lease(Lease { acquired_at: self.clock.now(), location, reported: false })
+        });
+        drop(st);
+        PooledVm::new(self.clone(), slot.vm, slot.meta, lease)
+    }
+
+    /// Creates an instance for a caller that reserved a creation slot.
+    fn create_for_use(self: &Arc<Self>, location: &'static Location<'static>) -> Result<PooledVm<E>, PoolError<E::Error>> {
+        let vm = self.create_reserved()?;
+        let mut st = lock(&self.state);
+        st.creating -= 1;
+        if st.closed {
+            st.created += 1;
+            st.destroyed.add(DestroyReason::Closed, 1);
+            drop(st);
+            drop(vm);
+            return Err(PoolError::Closed);
+        }
+        st.created += 1;
+        st.in_use += 1;
+        st.total_uses += 1;
+        let meta = self.new_meta(&mut st, 1);
+        Ok(self.hand_out(st, Slot { vm, meta }, location))
+    }
+
+    pub(crate) fn new_meta(&self, st: &mut State<E::Vm>, uses: u64) -> Meta {
+        let now = self.clock.now();
+        let expires_at = self.config.max_lifetime.map(|lifetime| {
+            // Up to 10% earlier, so that instances created together do not all expire together.
+            now + lifetime.mul_f64(1.0 - 0.1 * fastrand::f64())
+        });
+        Meta { id: st.next_id(), created_at: now, last_used: now, uses, expires_at }
+    }
+
+    /// Runs `create` for a reserved creation slot. On failure (or panic) the slot is released and a waiter woken.
+    pub(crate) fn create_reserved(&self) -> Result<E::Vm, PoolError<E::Error>> {
+        let result = catch_unwind(AssertUnwindSafe(|| self.engine.create()));
+        let error = match result {
+            Ok(Ok(vm)) => return Ok(vm),
+            Ok(Err(e)) => PoolError::Create(e),
+            Err(panic) => PoolError::CreatePanicked(panic_message(panic.as_ref())),
+        };
+        let mut st = lock(&self.state);
+        st.creating -= 1;
+        st.create_errors += 1;
+        let waker = st.wake_one();
+        drop(st);
+        log::warn!("vmpool: {error}");
+        waker.map(Waker::wake);
+        Err(error)
+    }
+
+    /// Takes back an instance from a guard; `reason` says why it must be destroyed, if it must.
+    pub(crate) fn release(&self, vm: E::Vm, mut meta: Meta, reason: Option<DestroyReason>, lease: Option<usize>) {
+        let now = self.clock.now();
+        let reason = reason.or_else(|| self.retire_reason(&meta, now));
+        let mut st = lock(&self.state);
+        st.in_use -= 1;
+        if let Some(index) = lease {
+            st.remove_lease(index);
+        }
+        let reason = reason.or(if st.closed {
+            Some(DestroyReason::Closed)
+        } else if st.total() >= st.max_size {
+            Some(DestroyReason::Resized)
+        } else {
+            None
+        });
+        let destroyed = match reason {
+            None => {
+                meta.last_used = now;
+                st.idle.push_back(Slot { vm, meta });
+                None
+            }
+            Some(reason) => {
+                st.destroyed.add(reason, 1);
+                Some(vm)
+            }
+        };
+        let waker = st.wake_one();
+        let refill = destroyed.is_some() && !st.closed && st.total() < self.floor(&st);
+        drop(st);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        drop(destroyed);
+        if refill {
+            self.wake_maintenance();
+        }
+    }
+
+    fn retire_reason(&self, meta: &Meta, now: Instant) -> Option<DestroyReason> {
+        if self.config.max_uses.is_some_and(|max| meta.uses >= max) {
+            Some(DestroyReason::MaxUses)
+        } else if meta.expires_at.is_some_and(|at| now >= at) {
+            Some(DestroyReason::Lifetime)
+        } else {
+            None
+        }
+    }
+
+    /// The warm floor: `preload_size`, but never above the current `max_size`.
+    pub(crate) fn floor(&self, st: &State<E::Vm>) -> usize {
+        self.config.preload_size.min(st.max_size)
+    }
+
+    pub(crate) fn close(&self) {
+        let mut st = lock(&self.state);
+        if st.closed {
+            return;
+        }
+        st.closed = true;
+        let idle = std::mem::take(&mut st.idle);
+        st.destroyed.add(DestroyReason::Closed, idle.len() as u64);
+        let waiters = std::mem::take(&mut st.waiters);
+        drop(st);
+        for (_, waker) in waiters {
+            waker.wake();
+        }
+        drop(idle);
+        self.wake_maintenance();
+    }
+
+    pub(crate) fn wake_maintenance(&self) {
+        if let Some(thread) = self.maintenance.get() {
+            thread.unpark();
+        }
+    }
+}
+
+/// The future returned by [`Pool::acquire_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct AcquireFuture<E: ScriptEngine> {
+    inner: Arc<Inner<E>>,
+    location: &'static Location<'static>,
+    waiter: Option<u64>,
+    timeout: Duration,
+    started: Option<Instant>,
+    delay: Option<futures_timer::Delay>,
+}
+
+impl<E: ScriptEngine> std::fmt::Debug for AcquireFuture<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquireFuture").field("waiting", &self.waiter.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl<E: ScriptEngine> Unpin for AcquireFuture<E> {}
+
+impl<E: ScriptEngine> Future for AcquireFuture<E>
+{
+    type Output = Result<PooledVm<E>, PoolError<E::Error>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let inner = this.inner.clone();
+        let mut st = lock(&inner.state);
+        let take = st.take();
+        if !matches!(take, Take::Full) {
+            if let Some(id) = this.waiter.take() {
+                st.unregister(id);
+            }
+            if let Some(start) = this.started {
+                inner.record_wait(start);
+            }
+        }
+        match take {
+            Take::Idle(slot) => return Poll::Ready(Ok(inner.hand_out(st, slot, this.location))),
+            Take::Create => {
+                drop(st);
+                return Poll::Ready(inner.create_for_use(this.location));
+            }
+            Take::Closed => return Poll::Ready(Err(PoolError::Closed)),
+            Take::Full => {}
+        }
+        let start = *this.started.get_or_insert_with(|| {
+            inner.waits.fetch_add(1, Ordering::Relaxed);
+            Instant::now()
+        });
+        let timed_out = this.timeout.is_zero() || {
+            let delay = this.delay.get_or_insert_with(|| futures_timer::Delay::new(this.timeout));
+            Pin::new(delay).poll(cx).is_ready()
+        };
+        if timed_out {
+            let pass_on = match this.waiter.take() {
+                Some(id) if !st.unregister(id) => st.wake_one(),
+                _ => None,
+            };
+            let max_size = st.max_size;
+            drop(st);
+            pass_on.map(Waker::wake);
+            inner.record_wait(start);
+            inner.wait_timeouts.fetch_add(1, Ordering::Relaxed);
+            return Poll::Ready(Err(PoolError::Exhausted { max_size, waited: start.elapsed() }));
+        }
+        this.waiter = Some(st.register(this.waiter, cx.waker()));
+        Poll::Pending
+    }
+}
+
+impl<E: ScriptEngine> Drop for AcquireFuture<E> {
+    fn drop(&mut self) {
+        if let Some(id) = self.waiter.take() {
+            let mut st = lock(&self.inner.state);
+            // Woken but never polled again: pass the wake-up on so that no capacity is left unused.
+            let pass_on = if st.unregister(id) { None } else { st.wake_one() };
+            drop(st);
+            pass_on.map(Waker::wake);
+        }
+    }
+}

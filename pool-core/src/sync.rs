@@ -1,0 +1,39 @@
+//! The one place that names the synchronisation primitives: `std` normally, `loom` under `cfg(loom)` so that the
+//! loom models in `tests/loom.rs` explore every interleaving of the pool's state machine.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Parking of a thread that waits for an instance.
+pub(crate) mod thread {
+    #[cfg(loom)]
+    pub(crate) use loom::thread::{current, Thread};
+    #[cfg(not(loom))]
+    pub(crate) use std::thread::{current, Thread};
+
+    /// Parks until unparked or `timeout` passes. Under loom, time does not pass: the models only wait for events.
+    #[cfg(not(loom))]
+    pub(crate) fn park_timeout(timeout: std::time::Duration) {
+        std::thread::park_timeout(timeout);
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+        loom::thread::park();
+    }
+}
+
+/// Locks, ignoring poisoning: no code that can panic runs while the pool's lock is held, and a poisoned lock must
+/// not take the pool down with it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
