@@ -18,14 +18,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::engine::{ScriptEngine, Value};
-use crate::error::{panic_message, EngineError, ErrorKind};
+use crate::error::{EngineError, ErrorKind, panic_message};
 
 /// Wraps an engine so that each instance runs on a dedicated thread. See the [module docs](self).
 pub struct Carrier<E: ScriptEngine> {
@@ -36,14 +36,21 @@ pub struct Carrier<E: ScriptEngine> {
 
 impl<E: ScriptEngine> std::fmt::Debug for Carrier<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Carrier").field("timeout", &self.timeout).field("stack_size", &self.stack_size).finish()
+        f.debug_struct("Carrier")
+            .field("timeout", &self.timeout)
+            .field("stack_size", &self.stack_size)
+            .finish()
     }
 }
 
 impl<E: ScriptEngine> Carrier<E> {
     /// Carries `engine`'s instances, with no deadline of the carrier's own.
     pub fn new(engine: E) -> Self {
-        Self { engine: Arc::new(engine), timeout: None, stack_size: None }
+        Self {
+            engine: Arc::new(engine),
+            timeout: None,
+            stack_size: None,
+        }
     }
 
     /// Stops waiting for an `eval`, `call` or `reset` after `timeout`; the call then fails with `timeout` and the
@@ -66,11 +73,18 @@ impl<E: ScriptEngine> Carrier<E> {
         &self.engine
     }
 
-    fn ask(&self, vm: &mut CarriedVm<E>, request: Request, deadline: Option<Duration>) -> Result<Response<E>, CarrierError<E::Error>> {
+    fn ask(
+        &self,
+        vm: &mut CarriedVm<E>,
+        request: Request,
+        deadline: Option<Duration>,
+    ) -> Result<Response<E>, CarrierError<E::Error>> {
         if vm.lost {
             return Err(CarrierError::Lost);
         }
-        let Some(tx) = &vm.tx else { return Err(CarrierError::Lost) };
+        let Some(tx) = &vm.tx else {
+            return Err(CarrierError::Lost);
+        };
         if tx.send(request).is_err() {
             vm.lost = true;
             return Err(CarrierError::Lost);
@@ -108,7 +122,9 @@ impl<E: ScriptEngine> CarriedVm<E> {
 
 impl<E: ScriptEngine> std::fmt::Debug for CarriedVm<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CarriedVm").field("lost", &self.lost).finish_non_exhaustive()
+        f.debug_struct("CarriedVm")
+            .field("lost", &self.lost)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,13 +132,13 @@ impl<E: ScriptEngine> Drop for CarriedVm<E> {
     fn drop(&mut self) {
         // Closing the channel ends the thread after its current request.
         drop(self.tx.take());
-        if let Some(thread) = self.thread.take() {
-            if !self.lost {
-                // The thread is idle, so this returns at once and the instance is dropped before we go on.
-                let _ = thread.join();
-            }
-            // A lost thread may still be running a script: leave it to finish on its own.
+        if let Some(thread) = self.thread.take()
+            && !self.lost
+        {
+            // The thread is idle, so this returns at once and the instance is dropped before we go on.
+            let _ = thread.join();
         }
+        // A lost thread may still be running a script: leave it to finish on its own.
     }
 }
 
@@ -195,7 +211,12 @@ impl<E: ScriptEngine> ScriptEngine for Carrier<E> {
         let thread = builder
             .spawn(move || serve(&*engine, &req_rx, &resp_tx))
             .map_err(CarrierError::Spawn)?;
-        let mut vm = CarriedVm { tx: Some(req_tx), rx: resp_rx, lost: false, thread: Some(thread) };
+        let mut vm = CarriedVm {
+            tx: Some(req_tx),
+            rx: resp_rx,
+            lost: false,
+            thread: Some(thread),
+        };
         match vm.rx.recv() {
             Ok(Response::Created(Ok(()))) => Ok(vm),
             Ok(Response::Created(Err(e))) => Err(CarrierError::Engine(e)),
@@ -203,7 +224,11 @@ impl<E: ScriptEngine> ScriptEngine for Carrier<E> {
             Err(_) => {
                 // The thread ended without answering: `create` panicked. Its message went to the panic hook.
                 vm.lost = true;
-                let message = vm.thread.take().and_then(|t| t.join().err()).map(|p| panic_message(p.as_ref()));
+                let message = vm
+                    .thread
+                    .take()
+                    .and_then(|t| t.join().err())
+                    .map(|p| panic_message(p.as_ref()));
                 Err(CarrierError::CreatePanicked(message.unwrap_or_default()))
             }
         }
@@ -216,8 +241,17 @@ impl<E: ScriptEngine> ScriptEngine for Carrier<E> {
         }
     }
 
-    fn call(&self, vm: &mut CarriedVm<E>, function: &str, args: &[Value]) -> Result<Value, Self::Error> {
-        match self.ask(vm, Request::Call(function.to_owned(), args.to_vec()), self.timeout)? {
+    fn call(
+        &self,
+        vm: &mut CarriedVm<E>,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, Self::Error> {
+        match self.ask(
+            vm,
+            Request::Call(function.to_owned(), args.to_vec()),
+            self.timeout,
+        )? {
             Response::Value(result) => result.map_err(CarrierError::Engine),
             _ => Err(CarrierError::Lost),
         }
@@ -246,7 +280,11 @@ impl<E: ScriptEngine> ScriptEngine for Carrier<E> {
 }
 
 /// The instance's thread: create, then answer requests until the handle goes away or the engine panics.
-fn serve<E: ScriptEngine>(engine: &E, requests: &Receiver<Request>, responses: &Sender<Response<E>>) {
+fn serve<E: ScriptEngine>(
+    engine: &E,
+    requests: &Receiver<Request>,
+    responses: &Sender<Response<E>>,
+) {
     let mut vm = match engine.create() {
         Ok(vm) => vm,
         Err(e) => {
@@ -260,7 +298,9 @@ fn serve<E: ScriptEngine>(engine: &E, requests: &Receiver<Request>, responses: &
     while let Ok(request) = requests.recv() {
         let answer = catch_unwind(AssertUnwindSafe(|| match request {
             Request::Eval(source) => Response::Value(engine.eval(&mut vm, &source)),
-            Request::Call(function, args) => Response::Value(engine.call(&mut vm, &function, &args)),
+            Request::Call(function, args) => {
+                Response::Value(engine.call(&mut vm, &function, &args))
+            }
             Request::Recycle => Response::Recycled(if engine.is_broken(&mut vm) {
                 Err(RecycleFailure::Broken)
             } else {

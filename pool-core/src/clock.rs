@@ -46,11 +46,16 @@ const HEADROOM: Duration = Duration::from_secs(24 * 60 * 60);
 impl ManualClock {
     /// A clock frozen at an arbitrary instant.
     pub fn new() -> Self {
-        Self { base: Instant::now(), offset: Mutex::new(HEADROOM) }
+        Self {
+            base: Instant::now(),
+            offset: Mutex::new(HEADROOM),
+        }
     }
 
     fn offset(&self) -> std::sync::MutexGuard<'_, Duration> {
-        self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Moves the clock forward by `by`.

@@ -8,8 +8,8 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// What a reset between two uses of an instance guarantees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, serde::Serialize)]
@@ -73,7 +73,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(1), memory_mb: 64, stack_kb: 1024 }
+        Self {
+            timeout: Duration::from_secs(1),
+            memory_mb: 64,
+            stack_kb: 1024,
+        }
     }
 }
 
@@ -94,13 +98,22 @@ impl Limits {
     /// A zero limit (which engines would read as "unlimited").
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.timeout.is_zero() {
-            return Err(ConfigError::invalid("limits.timeout", "must be longer than zero (zero would disable it)"));
+            return Err(ConfigError::invalid(
+                "limits.timeout",
+                "must be longer than zero (zero would disable it)",
+            ));
         }
         if self.memory_mb == 0 {
-            return Err(ConfigError::invalid("limits.memory_mb", "must be at least 1 (0 would disable the limit)"));
+            return Err(ConfigError::invalid(
+                "limits.memory_mb",
+                "must be at least 1 (0 would disable the limit)",
+            ));
         }
         if self.stack_kb == 0 {
-            return Err(ConfigError::invalid("limits.stack_kb", "must be at least 1 (0 would disable the limit)"));
+            return Err(ConfigError::invalid(
+                "limits.stack_kb",
+                "must be at least 1 (0 would disable the limit)",
+            ));
         }
         Ok(())
     }
@@ -211,7 +224,10 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(key: &'static str, message: impl Into<String>) -> Self {
-        ConfigError::Invalid { key, message: message.into() }
+        ConfigError::Invalid {
+            key,
+            message: message.into(),
+        }
     }
 
     /// The key the error is about, where it is about one key.
@@ -236,7 +252,8 @@ impl PoolConfig {
             #[serde(default)]
             vm_pool: Option<RawConfig>,
         }
-        let de = toml::Deserializer::parse(document).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let de =
+            toml::Deserializer::parse(document).map_err(|e| ConfigError::Parse(e.to_string()))?;
         let doc: Document = serde_path_to_error::deserialize(de).map_err(path_error)?;
         doc.vm_pool.unwrap_or_default().into_config()
     }
@@ -246,7 +263,8 @@ impl PoolConfig {
     /// # Errors
     /// As for [`PoolConfig::from_toml`].
     pub fn from_section(section: &str) -> Result<Self, ConfigError> {
-        let de = toml::Deserializer::parse(section).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let de =
+            toml::Deserializer::parse(section).map_err(|e| ConfigError::Parse(e.to_string()))?;
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             // Paths are relative to the section; prefix them so messages read as in a whole document.
             let path = e.path().to_string();
@@ -262,8 +280,10 @@ impl PoolConfig {
     /// The file cannot be read, or as for [`PoolConfig::from_toml`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_toml(&text)
     }
 
@@ -274,12 +294,18 @@ impl PoolConfig {
     /// `metrics_interval`, `max_uses`, `max_lifetime` or `leak_threshold`, and zero limits.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_size == 0 {
-            return Err(ConfigError::invalid("max_size", "must be at least 1, got 0"));
+            return Err(ConfigError::invalid(
+                "max_size",
+                "must be at least 1, got 0",
+            ));
         }
         if self.preload_size > self.max_size {
             return Err(ConfigError::invalid(
                 "preload_size",
-                format!("must not exceed max_size ({}), got {}", self.max_size, self.preload_size),
+                format!(
+                    "must not exceed max_size ({}), got {}",
+                    self.max_size, self.preload_size
+                ),
             ));
         }
         let positive: [(&'static str, Option<Duration>); 6] = [
@@ -296,7 +322,10 @@ impl PoolConfig {
             }
         }
         if self.max_uses == Some(0) {
-            return Err(ConfigError::invalid("max_uses", "must be at least 1, got 0"));
+            return Err(ConfigError::invalid(
+                "max_uses",
+                "must be at least 1, got 0",
+            ));
         }
         self.limits.validate()
     }
@@ -317,7 +346,9 @@ fn path_error(e: serde_path_to_error::Error<toml::de::Error>) -> ConfigError {
 
 impl<'de> Deserialize<'de> for PoolConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        RawConfig::deserialize(deserializer)?.into_config().map_err(de::Error::custom)
+        RawConfig::deserialize(deserializer)?
+            .into_config()
+            .map_err(de::Error::custom)
     }
 }
 
@@ -365,9 +396,16 @@ impl RawConfig {
         let size = |key: &'static str, v: u64| {
             usize::try_from(v).map_err(|_| ConfigError::invalid(key, format!("{v} is too large")))
         };
-        let max_size = self.max_size.map(|v| size("max_size", v)).transpose()?.unwrap_or(defaults.max_size);
-        let preload_size =
-            self.preload_size.map(|v| size("preload_size", v)).transpose()?.unwrap_or(max_size / 2);
+        let max_size = self
+            .max_size
+            .map(|v| size("max_size", v))
+            .transpose()?
+            .unwrap_or(defaults.max_size);
+        let preload_size = self
+            .preload_size
+            .map(|v| size("preload_size", v))
+            .transpose()?
+            .unwrap_or(max_size / 2);
         let limits_default = Limits::default();
         let limits = match self.limits {
             None => limits_default,
@@ -414,7 +452,9 @@ fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
             Err(E::custom(format!("expected a whole number, got {v}")))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            Err(E::custom(format!("expected a whole number, got the string {v:?}")))
+            Err(E::custom(format!(
+                "expected a whole number, got the string {v:?}"
+            )))
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<u64, E> {
             Err(E::custom(format!("expected a whole number, got {v}")))
@@ -425,12 +465,18 @@ fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 /// A duration string such as `"500ms"`, `"5s"` or `"10m"`.
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    d.deserialize_any(DurationVisitor { integer_minutes: false }).map(Some)
+    d.deserialize_any(DurationVisitor {
+        integer_minutes: false,
+    })
+    .map(Some)
 }
 
 /// A duration string, or a bare integer number of minutes (the guide's form).
 fn minutes_or_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    d.deserialize_any(DurationVisitor { integer_minutes: true }).map(Some)
+    d.deserialize_any(DurationVisitor {
+        integer_minutes: true,
+    })
+    .map(Some)
 }
 
 struct DurationVisitor {
@@ -448,9 +494,13 @@ impl Visitor<'_> for DurationVisitor {
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
         if self.integer_minutes {
-            v.checked_mul(60).map(Duration::from_secs).ok_or_else(|| E::custom(format!("{v} minutes is too long")))
+            v.checked_mul(60)
+                .map(Duration::from_secs)
+                .ok_or_else(|| E::custom(format!("{v} minutes is too long")))
         } else {
-            Err(E::custom(format!("expected a duration string such as \"5s\", got the number {v}")))
+            Err(E::custom(format!(
+                "expected a duration string such as \"5s\", got the number {v}"
+            )))
         }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
@@ -466,6 +516,7 @@ impl Visitor<'_> for DurationVisitor {
         Err(E::invalid_type(de::Unexpected::Bool(v), &self))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-        humantime::parse_duration(v.trim()).map_err(|e| E::custom(format!("{v:?} is not a duration: {e}")))
+        humantime::parse_duration(v.trim())
+            .map_err(|e| E::custom(format!("{v:?} is not a duration: {e}")))
     }
 }

@@ -78,7 +78,8 @@ pub trait ScriptEngine: Send + Sync + 'static {
     ///
     /// # Errors
     /// As for [`eval`](ScriptEngine::eval), and when `function` is not a global function.
-    fn call(&self, vm: &mut Self::Vm, function: &str, args: &[Value]) -> Result<Value, Self::Error>;
+    fn call(&self, vm: &mut Self::Vm, function: &str, args: &[Value])
+    -> Result<Value, Self::Error>;
 
     /// Makes the instance ready for the next, unrelated use (the isolation policy). Called by the pool whenever an
     /// instance is returned.
@@ -137,7 +138,10 @@ impl Default for EngineConfig {
 impl EngineConfig {
     /// An engine configuration with `prelude` and the defaults for everything else.
     pub fn new(prelude: impl Into<String>) -> Self {
-        Self { prelude: prelude.into(), ..Self::default() }
+        Self {
+            prelude: prelude.into(),
+            ..Self::default()
+        }
     }
 
     /// Takes the isolation policy and limits of a pool configuration.

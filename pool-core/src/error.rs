@@ -62,7 +62,10 @@ impl ErrorKind {
     /// Whether an instance that failed this way is suspect and must not serve another request: it hit a limit
     /// (its heap or stack may be half-updated) or failed inside the engine.
     pub const fn taints_instance(self) -> bool {
-        matches!(self, ErrorKind::Timeout | ErrorKind::Memory | ErrorKind::Stack | ErrorKind::Internal)
+        matches!(
+            self,
+            ErrorKind::Timeout | ErrorKind::Memory | ErrorKind::Stack | ErrorKind::Internal
+        )
     }
 }
 
@@ -97,12 +100,18 @@ pub struct ScriptError {
 impl ScriptError {
     /// A failure of `kind` described by `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// A [`ErrorKind::Timeout`] after `limit`.
     pub fn timeout(limit: Duration) -> Self {
-        Self::new(ErrorKind::Timeout, format!("script ran past the time limit of {limit:?}"))
+        Self::new(
+            ErrorKind::Timeout,
+            format!("script ran past the time limit of {limit:?}"),
+        )
     }
 
     /// The kind of the failure.
@@ -127,7 +136,9 @@ impl EngineError for ScriptError {
 #[non_exhaustive]
 pub enum PoolError<E> {
     /// Every instance stayed in use for the whole wait. The text contains `VM pool exhausted`, as in the guide.
-    #[error("VM pool exhausted: all {max_size} VMs in use after waiting {waited:?} (raise vm_pool.max_size or vm_pool.acquire_timeout, or look for VMs that are not released)")]
+    #[error(
+        "VM pool exhausted: all {max_size} VMs in use after waiting {waited:?} (raise vm_pool.max_size or vm_pool.acquire_timeout, or look for VMs that are not released)"
+    )]
     Exhausted {
         /// The pool's `max_size` at the time.
         max_size: usize,

@@ -1,7 +1,7 @@
 //! [`PooledVm`]: the guard that lends an instance and gives it back on drop (the Rust form of `defer ReleaseVM`).
 
 use std::ops::{Deref, DerefMut};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use crate::engine::{ScriptEngine, Value};
@@ -23,8 +23,7 @@ use crate::sync::{Arc, Ordering};
 /// Lifecycle functions are associated functions (`PooledVm::discard(vm)`) so that they never shadow the engine
 /// instance's own methods.
 #[must_use = "dropping the guard returns the VM to the pool at once"]
-pub struct PooledVm<E: ScriptEngine>
-{
+pub struct PooledVm<E: ScriptEngine> {
     vm: Option<E::Vm>,
     meta: Meta,
     pool: Arc<Inner<E>>,
@@ -32,14 +31,21 @@ pub struct PooledVm<E: ScriptEngine>
     lease: Option<usize>,
 }
 
-impl<E: ScriptEngine> PooledVm<E>
-{
+impl<E: ScriptEngine> PooledVm<E> {
     pub(crate) fn new(pool: Arc<Inner<E>>, vm: E::Vm, meta: Meta, lease: Option<usize>) -> Self {
-        Self { vm: Some(vm), meta, pool, taint: None, lease }
+        Self {
+            vm: Some(vm),
+            meta,
+            pool,
+            taint: None,
+            lease,
+        }
     }
 
     fn vm_mut(&mut self) -> &mut E::Vm {
-        self.vm.as_mut().expect("a PooledVm holds its VM until it is dropped")
+        self.vm
+            .as_mut()
+            .expect("a PooledVm holds its VM until it is dropped")
     }
 
     /// Evaluates `source` on the instance through the pool's engine.
@@ -48,7 +54,10 @@ impl<E: ScriptEngine> PooledVm<E>
     /// The engine's error. One whose kind taints the instance (a limit, an engine fault) also marks the instance for
     /// destruction when the guard is dropped.
     pub fn eval(&mut self, source: &str) -> Result<Value, E::Error> {
-        let vm = self.vm.as_mut().expect("a PooledVm holds its VM until it is dropped");
+        let vm = self
+            .vm
+            .as_mut()
+            .expect("a PooledVm holds its VM until it is dropped");
         let result = self.pool.engine.eval(vm, source);
         self.note(result)
     }
@@ -58,7 +67,10 @@ impl<E: ScriptEngine> PooledVm<E>
     /// # Errors
     /// As for [`eval`](PooledVm::eval).
     pub fn call(&mut self, function: &str, args: &[Value]) -> Result<Value, E::Error> {
-        let vm = self.vm.as_mut().expect("a PooledVm holds its VM until it is dropped");
+        let vm = self
+            .vm
+            .as_mut()
+            .expect("a PooledVm holds its VM until it is dropped");
         let result = self.pool.engine.call(vm, function, args);
         self.note(result)
     }
@@ -109,23 +121,22 @@ impl<E: ScriptEngine> PooledVm<E>
     }
 }
 
-impl<E: ScriptEngine> Deref for PooledVm<E>
-{
+impl<E: ScriptEngine> Deref for PooledVm<E> {
     type Target = E::Vm;
     fn deref(&self) -> &E::Vm {
-        self.vm.as_ref().expect("a PooledVm holds its VM until it is dropped")
+        self.vm
+            .as_ref()
+            .expect("a PooledVm holds its VM until it is dropped")
     }
 }
 
-impl<E: ScriptEngine> DerefMut for PooledVm<E>
-{
+impl<E: ScriptEngine> DerefMut for PooledVm<E> {
     fn deref_mut(&mut self) -> &mut E::Vm {
         self.vm_mut()
     }
 }
 
-impl<E: ScriptEngine> std::fmt::Debug for PooledVm<E>
-{
+impl<E: ScriptEngine> std::fmt::Debug for PooledVm<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledVm")
             .field("id", &self.meta.id)
@@ -135,8 +146,7 @@ impl<E: ScriptEngine> std::fmt::Debug for PooledVm<E>
     }
 }
 
-impl<E: ScriptEngine> Drop for PooledVm<E>
-{
+impl<E: ScriptEngine> Drop for PooledVm<E> {
     fn drop(&mut self) {
         let Some(mut vm) = self.vm.take() else { return };
         let reason = match self.taint {

@@ -42,8 +42,10 @@ impl<E: ScriptEngine> Inner<E> {
                 _ => break,
             }
         }
-        st.destroyed.add(DestroyReason::Lifetime, report.evicted_lifetime as u64);
-        st.destroyed.add(DestroyReason::Idle, report.evicted_idle as u64);
+        st.destroyed
+            .add(DestroyReason::Lifetime, report.evicted_lifetime as u64);
+        st.destroyed
+            .add(DestroyReason::Idle, report.evicted_idle as u64);
         report.leaks_reported = self.report_leaks(&mut st, now);
         drop(st);
         drop(evicted);
@@ -103,7 +105,9 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     fn report_leaks(&self, st: &mut crate::pool::State<E::Vm>, now: Instant) -> usize {
-        let Some(threshold) = self.config.leak_threshold else { return 0 };
+        let Some(threshold) = self.config.leak_threshold else {
+            return 0;
+        };
         let mut reported = 0;
         for lease in st.leases.iter_mut().flatten() {
             let held = now.saturating_duration_since(lease.acquired_at);
@@ -135,45 +139,55 @@ where
 {
     let weak = std::sync::Arc::downgrade(handle);
     let config = handle.inner.config.clone();
-    let spawned = std::thread::Builder::new().name("vmpool-maintenance".into()).spawn(move || {
-        let start = Instant::now();
-        let mut next_cleanup = start + config.cleanup_interval;
-        let mut next_metrics = config.enable_metrics.then(|| start + config.metrics_interval);
-        // Leaks are looked for at least twice per threshold, so a leak is reported within 1.5x the threshold.
-        let leak_period = config.leak_threshold.map(|t| (t / 2).max(Duration::from_millis(1)));
-        let mut next_leaks = leak_period.map(|p| start + p);
-        loop {
-            let now = Instant::now();
-            let next = [Some(next_cleanup), next_metrics, next_leaks].into_iter().flatten().min().unwrap_or(next_cleanup);
-            std::thread::park_timeout(next.saturating_duration_since(now));
-            let Some(handle) = weak.upgrade() else { return };
-            let inner = &handle.inner;
-            if lock(&inner.state).closed {
-                return;
-            }
-            let now = Instant::now();
-            if now >= next_cleanup {
-                inner.run_maintenance();
-                next_cleanup = now + config.cleanup_interval;
-            } else {
-                // Woken early: an instance was discarded below the warm floor.
-                let _ = inner.refill();
-                if let (Some(at), Some(period)) = (next_leaks, leak_period) {
-                    if now >= at {
+    let spawned = std::thread::Builder::new()
+        .name("vmpool-maintenance".into())
+        .spawn(move || {
+            let start = Instant::now();
+            let mut next_cleanup = start + config.cleanup_interval;
+            let mut next_metrics = config
+                .enable_metrics
+                .then(|| start + config.metrics_interval);
+            // Leaks are looked for at least twice per threshold, so a leak is reported within 1.5x the threshold.
+            let leak_period = config
+                .leak_threshold
+                .map(|t| (t / 2).max(Duration::from_millis(1)));
+            let mut next_leaks = leak_period.map(|p| start + p);
+            loop {
+                let now = Instant::now();
+                let next = [Some(next_cleanup), next_metrics, next_leaks]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(next_cleanup);
+                std::thread::park_timeout(next.saturating_duration_since(now));
+                let Some(handle) = weak.upgrade() else { return };
+                let inner = &handle.inner;
+                if lock(&inner.state).closed {
+                    return;
+                }
+                let now = Instant::now();
+                if now >= next_cleanup {
+                    inner.run_maintenance();
+                    next_cleanup = now + config.cleanup_interval;
+                } else {
+                    // Woken early: an instance was discarded below the warm floor.
+                    let _ = inner.refill();
+                    if let (Some(at), Some(period)) = (next_leaks, leak_period)
+                        && now >= at
+                    {
                         let mut st = lock(&inner.state);
                         inner.report_leaks(&mut st, inner.clock.now());
                         next_leaks = Some(now + period);
                     }
                 }
-            }
-            if let Some(at) = next_metrics {
-                if now >= at {
+                if let Some(at) = next_metrics
+                    && now >= at
+                {
                     log::info!("{}", inner.metrics());
                     next_metrics = Some(now + config.metrics_interval);
                 }
             }
-        }
-    });
+        });
     match spawned {
         Ok(join) => {
             let _ = handle.inner.maintenance.set(join.thread().clone());

@@ -1,2 +1,47 @@
-//! JavaScript shared by the JavaScript adapters (QuickJS and Boa): the lockdown and scrub scripts that implement
-//! the isolation policies. The engine-neutral parts of isolation live here so that both engines behave alike.
+//! JavaScript shared by the JavaScript adapters (QuickJS and Boa): the lockdown, scrub and fingerprint scripts
+//! that implement the isolation policies. The engine-neutral parts of isolation live here so that both engines
+//! behave alike.
+//!
+//! Each script is plain ES2020 whose completion value is a function; an adapter evaluates it once per instance as
+//! an ordinary (non-module) script and calls the function with no arguments at the moments given below. None of
+//! them defines a global: what they return is held by the adapter, out of reach of scripts.
+//!
+//! | when (per instance)                              | script          | policies       |
+//! | ------------------------------------------------ | --------------- | -------------- |
+//! | after the prelude                                | [`LOCKDOWN`]    | strict         |
+//! | then, to take the baseline                       | [`SCRUB`]       | strict, scrub  |
+//! | then, to take the baseline                       | [`FINGERPRINT`] | with `verify_reset` |
+//!
+//! Request source must then be evaluated with the engine's original `eval` called *indirectly* (capture
+//! `globalThis.eval` before the prelude runs and call it as a plain function): each evaluation then gets its own
+//! lexical scope, so `let`, `const` and `class` declarations vanish with it, and `var` and function declarations
+//! become configurable global properties that the scrub can delete.
+//!
+//! # What strict isolation covers
+//! Frozen at creation: every object reachable from the global object (through property values, getters, setters and
+//! prototypes), including the prelude's global objects and functions, and the hidden intrinsics (iterator,
+//! generator and async prototypes, `%TypedArray%`, `%ThrowTypeError%`). Baseline globals become non-writable and
+//! non-configurable (so the prelude's handlers cannot be reassigned). The scrub removes globals added by a use and
+//! restores the global object's prototype. It does not cover state that is not reachable from the global object:
+//! the prelude's top-level `let`/`class` bindings and the variables its functions close over, the contents of
+//! collections (`Map`, `Set`, typed arrays) held there, the `Symbol.for` registry, and callbacks of
+//! `FinalizationRegistry` objects that run when the garbage collector gets to them.
+
+/// The lockdown for `Isolation::Strict`: a function expression. Calling it once per instance, after the prelude,
+/// freezes every object reachable from the global object plus the hidden intrinsics (except the global object,
+/// which stays extensible), turns each writable data property of a prototype into an accessor pair whose setter
+/// defines an own property on the receiver (so `obj.toString = f` still works on a new object: the "override
+/// mistake"), and makes every baseline global binding non-writable and non-configurable. Returns the number of
+/// objects it froze.
+pub const LOCKDOWN: &str = include_str!("js/lockdown.js");
+
+/// The scrub for `Isolation::Scrub` and `Isolation::Strict`: a function expression. Calling it at the baseline
+/// returns a function `scrub()` that deletes the globals added since, restores the global object's prototype, and
+/// returns `null`, or a message naming what it could not undo (the adapter then fails the reset).
+pub const SCRUB: &str = include_str!("js/scrub.js");
+
+/// The verification fingerprint for `verify_reset`: a function expression. Calling it at the baseline returns a
+/// function `check()` that returns `null` when the global object's keys, prototype and extensibility, the values of
+/// its replaceable baseline globals and the state of the core built-ins (still frozen; same number of keys) match
+/// the baseline, or a message naming the first difference.
+pub const FINGERPRINT: &str = include_str!("js/fingerprint.js");

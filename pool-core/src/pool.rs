@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, PoolConfig};
 use crate::engine::ScriptEngine;
-use crate::error::{panic_message, PoolError};
+use crate::error::{PoolError, panic_message};
 use crate::guard::PooledVm;
 use crate::metrics::{DestroyReason, Destroyed, Metrics};
-use crate::sync::{lock, thread, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering, lock, thread};
 
 /// A failure to build a pool.
 #[derive(Debug, thiserror::Error)]
@@ -137,13 +137,13 @@ impl<V> State<V> {
 
     /// Registers (or refreshes) a waiter; returns its id.
     fn register(&mut self, id: Option<u64>, waker: &Waker) -> u64 {
-        if let Some(id) = id {
-            if let Some(entry) = self.waiters.iter_mut().find(|(w, _)| *w == id) {
-                if !entry.1.will_wake(waker) {
-                    entry.1 = waker.clone();
-                }
-                return id;
+        if let Some(id) = id
+            && let Some(entry) = self.waiters.iter_mut().find(|(w, _)| *w == id)
+        {
+            if !entry.1.will_wake(waker) {
+                entry.1 = waker.clone();
             }
+            return id;
         }
         self.next_waiter += 1;
         let id = self.next_waiter;
@@ -185,10 +185,10 @@ impl<V> State<V> {
     }
 
     fn remove_lease(&mut self, index: usize) {
-        if let Some(entry) = self.leases.get_mut(index) {
-            if entry.take().is_some() {
-                self.free_leases.push(index);
-            }
+        if let Some(entry) = self.leases.get_mut(index)
+            && entry.take().is_some()
+        {
+            self.free_leases.push(index);
         }
     }
 }
@@ -197,7 +197,8 @@ impl<V> State<V> {
 pub(crate) struct Inner<E: ScriptEngine> {
     pub(crate) engine: E,
     pub(crate) config: PoolConfig,
-    pub(crate) clock: Arc<dyn Clock>,
+    /// Immutable, so a plain `std` Arc (loom's cannot hold a trait object).
+    pub(crate) clock: std::sync::Arc<dyn Clock>,
     pub(crate) state: Mutex<State<E::Vm>>,
     pub(crate) script_errors: AtomicU64,
     waits: AtomicU64,
@@ -241,13 +242,17 @@ impl<E: ScriptEngine> Drop for Handle<E> {
 
 impl<E: ScriptEngine> Clone for Pool<E> {
     fn clone(&self) -> Self {
-        Self { handle: self.handle.clone() }
+        Self {
+            handle: self.handle.clone(),
+        }
     }
 }
 
 impl<E: ScriptEngine> std::fmt::Debug for Pool<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("metrics", &self.handle.inner.metrics()).finish_non_exhaustive()
+        f.debug_struct("Pool")
+            .field("metrics", &self.handle.inner.metrics())
+            .finish_non_exhaustive()
     }
 }
 
@@ -257,7 +262,7 @@ pub struct PoolBuilder<E: ScriptEngine> {
     engine: E,
     config: PoolConfig,
     preload_set: bool,
-    clock: Arc<dyn Clock>,
+    clock: std::sync::Arc<dyn Clock>,
     maintenance_thread: bool,
 }
 
@@ -334,13 +339,13 @@ where
     /// Uses `clock` for eviction decisions instead of the system clock (tests drive a
     /// [`ManualClock`](crate::ManualClock)).
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 
     /// Uses a shared clock.
     pub fn shared_clock(mut self, clock: std::sync::Arc<dyn Clock>) -> Self {
-        self.clock = Arc::new(SharedClock(clock));
+        self.clock = clock;
         self
     }
 
@@ -369,7 +374,9 @@ where
             wait_nanos: AtomicU64::new(0),
             maintenance: std::sync::OnceLock::new(),
         });
-        let pool = Pool { handle: std::sync::Arc::new(Handle { inner }) };
+        let pool = Pool {
+            handle: std::sync::Arc::new(Handle { inner }),
+        };
         if let Some(error) = pool.handle.inner.refill() {
             return Err(BuildError::Preload(error));
         }
@@ -377,14 +384,6 @@ where
             crate::idle::spawn_maintenance(&pool.handle);
         }
         Ok(pool)
-    }
-}
-
-struct SharedClock(std::sync::Arc<dyn Clock>);
-
-impl Clock for SharedClock {
-    fn now(&self) -> Instant {
-        self.0.now()
     }
 }
 
@@ -398,7 +397,7 @@ where
             engine,
             config: PoolConfig::default(),
             preload_set: false,
-            clock: Arc::new(SystemClock),
+            clock: std::sync::Arc::new(SystemClock),
             maintenance_thread: true,
         }
     }
@@ -442,7 +441,7 @@ where
     /// As for [`acquire`](Pool::acquire).
     #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<PooledVm<E>, PoolError<E::Error>> {
-        self.inner().acquire_blocking(timeout, Location::caller())
+        Inner::acquire_blocking(self.inner(), timeout, Location::caller())
     }
 
     /// Hands out an instance if one is idle or can be created now; never waits for one to be returned.
@@ -451,7 +450,7 @@ where
     /// [`PoolError::Exhausted`] at once when every instance is in use; otherwise as for [`acquire`](Pool::acquire).
     #[track_caller]
     pub fn try_acquire(&self) -> Result<PooledVm<E>, PoolError<E::Error>> {
-        self.inner().acquire_blocking(Duration::ZERO, Location::caller())
+        Inner::acquire_blocking(self.inner(), Duration::ZERO, Location::caller())
     }
 
     /// Hands out an instance without blocking the async executor while waiting (up to `acquire_timeout`). Works with
@@ -521,7 +520,10 @@ where
     /// `max_size` of 0.
     pub fn resize(&self, max_size: usize) -> Result<(), ConfigError> {
         if max_size == 0 {
-            return Err(ConfigError::Invalid { key: "max_size", message: "must be at least 1, got 0".into() });
+            return Err(ConfigError::Invalid {
+                key: "max_size",
+                message: "must be at least 1, got 0".into(),
+            });
         }
         let inner = self.inner();
         let mut st = lock(&inner.state);
@@ -533,7 +535,8 @@ where
                 None => break,
             }
         }
-        st.destroyed.add(DestroyReason::Resized, dropped.len() as u64);
+        st.destroyed
+            .add(DestroyReason::Resized, dropped.len() as u64);
         let mut wakers = Vec::new();
         while let Some(w) = st.wake_one() {
             wakers.push(w);
@@ -609,7 +612,7 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     fn acquire_blocking(
-        self: &Arc<Self>,
+        this: &Arc<Self>,
         timeout: Duration,
         location: &'static Location<'static>,
     ) -> Result<PooledVm<E>, PoolError<E::Error>> {
@@ -617,21 +620,21 @@ impl<E: ScriptEngine> Inner<E> {
         let mut waker: Option<Waker> = None;
         let mut started: Option<Instant> = None;
         loop {
-            let mut st = lock(&self.state);
+            let mut st = lock(&this.state);
             let take = st.take();
             if !matches!(take, Take::Full) {
                 if let Some(id) = waiter {
                     st.unregister(id);
                 }
                 if let Some(start) = started {
-                    self.record_wait(start);
+                    this.record_wait(start);
                 }
             }
             match take {
-                Take::Idle(slot) => return Ok(self.hand_out(st, slot, location)),
+                Take::Idle(slot) => return Ok(Self::hand_out(this, st, slot, location)),
                 Take::Create => {
                     drop(st);
-                    return self.create_for_use(location);
+                    return Self::create_for_use(this, location);
                 }
                 Take::Closed => return Err(PoolError::Closed),
                 Take::Full => {}
@@ -639,7 +642,7 @@ impl<E: ScriptEngine> Inner<E> {
             let now = Instant::now();
             let start = *started.get_or_insert_with(|| {
                 if !timeout.is_zero() {
-                    self.waits.fetch_add(1, Ordering::Relaxed);
+                    this.waits.fetch_add(1, Ordering::Relaxed);
                 }
                 now
             });
@@ -651,14 +654,18 @@ impl<E: ScriptEngine> Inner<E> {
                 };
                 let max_size = st.max_size;
                 drop(st);
-                pass_on.map(Waker::wake);
+                if let Some(w) = pass_on {
+                    w.wake();
+                }
                 if !timeout.is_zero() {
-                    self.record_wait(start);
-                    self.wait_timeouts.fetch_add(1, Ordering::Relaxed);
+                    this.record_wait(start);
+                    this.wait_timeouts.fetch_add(1, Ordering::Relaxed);
                 }
                 return Err(PoolError::Exhausted { max_size, waited });
             }
-            let w = waker.get_or_insert_with(|| Waker::from(std::sync::Arc::new(ThreadWaker(thread::current()))));
+            let w = waker.get_or_insert_with(|| {
+                Waker::from(std::sync::Arc::new(ThreadWaker(thread::current())))
+            });
             waiter = Some(st.register(waiter, w));
             drop(st);
             thread::park_timeout(timeout - waited);
@@ -672,22 +679,29 @@ impl<E: ScriptEngine> Inner<E> {
 
     /// Turns a taken idle slot into a guard (the lock is released here).
     fn hand_out(
-        self: &Arc<Self>,
+        this: &Arc<Self>,
         mut st: MutexGuard<'_, State<E::Vm>>,
         slot: Slot<E::Vm>,
         location: &'static Location<'static>,
     ) -> PooledVm<E> {
-        let lease = self.config.leak_threshold.map(|_| {
-            st.add_lease(Lease { acquired_at: self.clock.now(), location, reported: false })
+        let lease = this.config.leak_threshold.map(|_| {
+            st.add_lease(Lease {
+                acquired_at: this.clock.now(),
+                location,
+                reported: false,
+            })
         });
         drop(st);
-        PooledVm::new(self.clone(), slot.vm, slot.meta, lease)
+        PooledVm::new(this.clone(), slot.vm, slot.meta, lease)
     }
 
     /// Creates an instance for a caller that reserved a creation slot.
-    fn create_for_use(self: &Arc<Self>, location: &'static Location<'static>) -> Result<PooledVm<E>, PoolError<E::Error>> {
-        let vm = self.create_reserved()?;
-        let mut st = lock(&self.state);
+    fn create_for_use(
+        this: &Arc<Self>,
+        location: &'static Location<'static>,
+    ) -> Result<PooledVm<E>, PoolError<E::Error>> {
+        let vm = this.create_reserved()?;
+        let mut st = lock(&this.state);
         st.creating -= 1;
         if st.closed {
             st.created += 1;
@@ -699,8 +713,8 @@ impl<E: ScriptEngine> Inner<E> {
         st.created += 1;
         st.in_use += 1;
         st.total_uses += 1;
-        let meta = self.new_meta(&mut st, 1);
-        Ok(self.hand_out(st, Slot { vm, meta }, location))
+        let meta = this.new_meta(&mut st, 1);
+        Ok(Self::hand_out(this, st, Slot { vm, meta }, location))
     }
 
     pub(crate) fn new_meta(&self, st: &mut State<E::Vm>, uses: u64) -> Meta {
@@ -709,7 +723,13 @@ impl<E: ScriptEngine> Inner<E> {
             // Up to 10% earlier, so that instances created together do not all expire together.
             now + lifetime.mul_f64(1.0 - 0.1 * fastrand::f64())
         });
-        Meta { id: st.next_id(), created_at: now, last_used: now, uses, expires_at }
+        Meta {
+            id: st.next_id(),
+            created_at: now,
+            last_used: now,
+            uses,
+            expires_at,
+        }
     }
 
     /// Runs `create` for a reserved creation slot. On failure (or panic) the slot is released and a waiter woken.
@@ -726,12 +746,20 @@ impl<E: ScriptEngine> Inner<E> {
         let waker = st.wake_one();
         drop(st);
         log::warn!("vmpool: {error}");
-        waker.map(Waker::wake);
+        if let Some(w) = waker {
+            w.wake();
+        }
         Err(error)
     }
 
     /// Takes back an instance from a guard; `reason` says why it must be destroyed, if it must.
-    pub(crate) fn release(&self, vm: E::Vm, mut meta: Meta, reason: Option<DestroyReason>, lease: Option<usize>) {
+    pub(crate) fn release(
+        &self,
+        vm: E::Vm,
+        mut meta: Meta,
+        reason: Option<DestroyReason>,
+        lease: Option<usize>,
+    ) {
         let now = self.clock.now();
         let reason = reason.or_else(|| self.retire_reason(&meta, now));
         let mut st = lock(&self.state);
@@ -821,14 +849,15 @@ pub struct AcquireFuture<E: ScriptEngine> {
 
 impl<E: ScriptEngine> std::fmt::Debug for AcquireFuture<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AcquireFuture").field("waiting", &self.waiter.is_some()).finish_non_exhaustive()
+        f.debug_struct("AcquireFuture")
+            .field("waiting", &self.waiter.is_some())
+            .finish_non_exhaustive()
     }
 }
 
 impl<E: ScriptEngine> Unpin for AcquireFuture<E> {}
 
-impl<E: ScriptEngine> Future for AcquireFuture<E>
-{
+impl<E: ScriptEngine> Future for AcquireFuture<E> {
     type Output = Result<PooledVm<E>, PoolError<E::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -845,10 +874,12 @@ impl<E: ScriptEngine> Future for AcquireFuture<E>
             }
         }
         match take {
-            Take::Idle(slot) => return Poll::Ready(Ok(inner.hand_out(st, slot, this.location))),
+            Take::Idle(slot) => {
+                return Poll::Ready(Ok(Inner::hand_out(&inner, st, slot, this.location)));
+            }
             Take::Create => {
                 drop(st);
-                return Poll::Ready(inner.create_for_use(this.location));
+                return Poll::Ready(Inner::create_for_use(&inner, this.location));
             }
             Take::Closed => return Poll::Ready(Err(PoolError::Closed)),
             Take::Full => {}
@@ -858,7 +889,9 @@ impl<E: ScriptEngine> Future for AcquireFuture<E>
             Instant::now()
         });
         let timed_out = this.timeout.is_zero() || {
-            let delay = this.delay.get_or_insert_with(|| futures_timer::Delay::new(this.timeout));
+            let delay = this
+                .delay
+                .get_or_insert_with(|| futures_timer::Delay::new(this.timeout));
             Pin::new(delay).poll(cx).is_ready()
         };
         if timed_out {
@@ -868,10 +901,15 @@ impl<E: ScriptEngine> Future for AcquireFuture<E>
             };
             let max_size = st.max_size;
             drop(st);
-            pass_on.map(Waker::wake);
+            if let Some(w) = pass_on {
+                w.wake();
+            }
             inner.record_wait(start);
             inner.wait_timeouts.fetch_add(1, Ordering::Relaxed);
-            return Poll::Ready(Err(PoolError::Exhausted { max_size, waited: start.elapsed() }));
+            return Poll::Ready(Err(PoolError::Exhausted {
+                max_size,
+                waited: start.elapsed(),
+            }));
         }
         this.waiter = Some(st.register(this.waiter, cx.waker()));
         Poll::Pending
@@ -883,9 +921,15 @@ impl<E: ScriptEngine> Drop for AcquireFuture<E> {
         if let Some(id) = self.waiter.take() {
             let mut st = lock(&self.inner.state);
             // Woken but never polled again: pass the wake-up on so that no capacity is left unused.
-            let pass_on = if st.unregister(id) { None } else { st.wake_one() };
+            let pass_on = if st.unregister(id) {
+                None
+            } else {
+                st.wake_one()
+            };
             drop(st);
-            pass_on.map(Waker::wake);
+            if let Some(w) = pass_on {
+                w.wake();
+            }
         }
     }
 }

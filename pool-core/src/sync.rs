@@ -13,9 +13,9 @@ pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 /// Parking of a thread that waits for an instance.
 pub(crate) mod thread {
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, Thread};
+    pub(crate) use loom::thread::{Thread, current};
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, Thread};
+    pub(crate) use std::thread::{Thread, current};
 
     /// Parks until unparked or `timeout` passes. Under loom, time does not pass: the models only wait for events.
     #[cfg(not(loom))]

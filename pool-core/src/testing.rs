@@ -63,7 +63,10 @@ impl Faults {
     }
     /// Instances alive now.
     pub fn live(&self) -> usize {
-        self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 
     fn chance(ppm: &AtomicU64) -> bool {
@@ -103,7 +106,12 @@ pub struct FakeVm {
 impl Drop for FakeVm {
     fn drop(&mut self) {
         self.faults.dropped.fetch_add(1, Ordering::SeqCst);
-        let removed = self.faults.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.id);
+        let removed = self
+            .faults
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.id);
         if !removed {
             self.faults.double_drops.fetch_add(1, Ordering::SeqCst);
         }
@@ -114,7 +122,9 @@ fn run_command(value: &mut i64, source: &str) -> Result<Value, ScriptError> {
     let mut words = source.split_whitespace();
     match (words.next(), words.next()) {
         (Some("set"), Some(n)) => {
-            *value = n.parse().map_err(|_| ScriptError::new(ErrorKind::Syntax, format!("not a number: {n}")))?;
+            *value = n
+                .parse()
+                .map_err(|_| ScriptError::new(ErrorKind::Syntax, format!("not a number: {n}")))?;
             Ok(Value::from(*value))
         }
         (Some("get"), None) => Ok(Value::from(*value)),
@@ -122,11 +132,16 @@ fn run_command(value: &mut i64, source: &str) -> Result<Value, ScriptError> {
         (Some("timeout"), _) => Err(ScriptError::timeout(Duration::from_millis(1))),
         (Some("panic"), _) => panic!("fake engine panicked on purpose"),
         (Some("sleep"), Some(ms)) => {
-            let ms = ms.parse().map_err(|_| ScriptError::new(ErrorKind::Syntax, format!("not a number: {ms}")))?;
+            let ms = ms
+                .parse()
+                .map_err(|_| ScriptError::new(ErrorKind::Syntax, format!("not a number: {ms}")))?;
             std::thread::sleep(Duration::from_millis(ms));
             Ok(Value::Null)
         }
-        _ => Err(ScriptError::new(ErrorKind::Syntax, format!("unknown command: {source}"))),
+        _ => Err(ScriptError::new(
+            ErrorKind::Syntax,
+            format!("unknown command: {source}"),
+        )),
     }
 }
 
@@ -134,7 +149,10 @@ fn call_function(value: i64, function: &str, args: &[Value]) -> Result<Value, Sc
     match function {
         "get" => Ok(Value::from(value)),
         "echo" => Ok(Value::Array(args.to_vec())),
-        other => Err(ScriptError::new(ErrorKind::Exception, format!("no global function `{other}`"))),
+        other => Err(ScriptError::new(
+            ErrorKind::Exception,
+            format!("no global function `{other}`"),
+        )),
     }
 }
 
@@ -156,11 +174,21 @@ impl ScriptEngine for FakeEngine {
             || f.fail_create_nth.load(Ordering::Relaxed) == n
             || Faults::chance(&f.create_failure_ppm)
         {
-            return Err(ScriptError::new(ErrorKind::Internal, format!("creation {n} failed on purpose")));
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                format!("creation {n} failed on purpose"),
+            ));
         }
         f.created.fetch_add(1, Ordering::SeqCst);
-        f.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(n);
-        Ok(FakeVm { id: n, value: 0, faults: f.clone() })
+        f.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(n);
+        Ok(FakeVm {
+            id: n,
+            value: 0,
+            faults: f.clone(),
+        })
     }
 
     fn eval(&self, vm: &mut FakeVm, source: &str) -> Result<Value, ScriptError> {
@@ -177,7 +205,10 @@ impl ScriptEngine for FakeEngine {
             panic!("fake engine panicked in reset on purpose");
         }
         if f.fail_reset.load(Ordering::Relaxed) || Faults::chance(&f.reset_failure_ppm) {
-            return Err(ScriptError::new(ErrorKind::Internal, "reset failed on purpose"));
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "reset failed on purpose",
+            ));
         }
         vm.value = 0;
         Ok(())
@@ -211,7 +242,12 @@ impl ScriptEngine for RcEngine {
         result
     }
 
-    fn call(&self, vm: &mut Self::Vm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
+    fn call(
+        &self,
+        vm: &mut Self::Vm,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
         call_function(vm.get(), function, args)
     }
 

@@ -5,15 +5,28 @@ use pool_core::testing::{FakeEngine, Faults};
 use pool_core::{Metrics, Pool, PoolBuilder};
 
 /// A fake-engine pool builder without a maintenance thread, so that tests drive maintenance themselves.
-pub fn builder(max_size: usize, preload: usize) -> (PoolBuilder<FakeEngine>, std::sync::Arc<Faults>) {
+pub fn builder(
+    max_size: usize,
+    preload: usize,
+) -> (PoolBuilder<FakeEngine>, std::sync::Arc<Faults>) {
     let engine = FakeEngine::new();
     let faults = engine.faults();
-    (Pool::builder(engine).max_size(max_size).preload_size(preload).maintenance_thread(false), faults)
+    (
+        Pool::builder(engine)
+            .max_size(max_size)
+            .preload_size(preload)
+            .maintenance_thread(false),
+        faults,
+    )
 }
 
 /// The invariants every snapshot must satisfy.
 pub fn check_invariants(m: &Metrics) {
-    assert_eq!(m.created - m.destroyed.total(), (m.in_use + m.available) as u64, "created - destroyed != in_use + available: {m:?}");
+    assert_eq!(
+        m.created - m.destroyed.total(),
+        (m.in_use + m.available) as u64,
+        "created - destroyed != in_use + available: {m:?}"
+    );
     // After a shrink, instances in use may exceed the new max_size until they return; nothing idle or new may.
     assert!(
         m.in_use + m.available + m.creating <= m.max_size || (m.available == 0 && m.creating == 0),

@@ -14,7 +14,10 @@ fn basic_acquire_use_release_with_stats() {
     let (b, faults) = builder(5, 2);
     let pool = b.build().unwrap();
     let m = pool.metrics();
-    assert_eq!((m.created, m.in_use, m.available, m.total_uses), (2, 0, 2, 0));
+    assert_eq!(
+        (m.created, m.in_use, m.available, m.total_uses),
+        (2, 0, 2, 0)
+    );
     {
         let mut vm = pool.acquire().unwrap();
         assert_eq!(vm.eval("set 2").unwrap(), json!(2));
@@ -22,8 +25,14 @@ fn basic_acquire_use_release_with_stats() {
         assert_eq!((m.in_use, m.available, m.total_uses), (1, 1, 1));
     }
     let m = pool.metrics();
-    assert_eq!((m.created, m.in_use, m.available, m.total_uses, m.errors()), (2, 0, 2, 1, 0));
-    assert_eq!(m.to_string(), "[VM Pool Metrics] Created: 2, InUse: 0, Available: 2, TotalUses: 1, Errors: 0");
+    assert_eq!(
+        (m.created, m.in_use, m.available, m.total_uses, m.errors()),
+        (2, 0, 2, 1, 0)
+    );
+    assert_eq!(
+        m.to_string(),
+        "[VM Pool Metrics] Created: 2, InUse: 0, Available: 2, TotalUses: 1, Errors: 0"
+    );
     check_invariants(&m);
     drop(pool);
     check_all_dropped(&faults);
@@ -65,14 +74,20 @@ fn twenty_threads_fifty_operations_each() {
 #[test]
 fn pool_of_two_third_acquire_is_exhausted_until_a_release() {
     let (b, _faults) = builder(2, 0);
-    let pool = b.acquire_timeout(Duration::from_millis(50)).build().unwrap();
+    let pool = b
+        .acquire_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
     let first = pool.acquire().unwrap();
     let _second = pool.acquire().unwrap();
     let err = pool.acquire().unwrap_err();
     assert!(err.to_string().contains("VM pool exhausted"), "{err}");
     assert!(err.to_string().contains("all 2 VMs in use"), "{err}");
     assert_eq!(err.kind(), ErrorKind::Exhausted);
-    assert!(matches!(pool.try_acquire(), Err(PoolError::Exhausted { max_size: 2, .. })));
+    assert!(matches!(
+        pool.try_acquire(),
+        Err(PoolError::Exhausted { max_size: 2, .. })
+    ));
     drop(first);
     let third = pool.acquire().unwrap();
     drop(third);
@@ -146,7 +161,10 @@ fn with_propagates_the_closure_error_unchanged() {
         }
     }
     let (b, _faults) = builder(1, 0);
-    let pool = b.acquire_timeout(Duration::from_millis(10)).build().unwrap();
+    let pool = b
+        .acquire_timeout(Duration::from_millis(10))
+        .build()
+        .unwrap();
     let result: Result<(), AppError> = pool.with(|_vm| Err(AppError::Mine("handler failed")));
     assert_eq!(result, Err(AppError::Mine("handler failed")));
     // The instance came back: the next `with` gets it.

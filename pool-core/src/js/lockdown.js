@@ -85,9 +85,9 @@
       return value;
     };
     const set = function (newValue) {
-      if (this === obj || this === null || this === undefined) {
-        throw new TypeError('Cannot assign to read only property of a frozen built-in');
-      }
+      if (this === obj) throw new TypeError('Cannot assign to a property of a frozen built-in');
+      // A primitive receiver: assignment to a primitive's property has no effect.
+      if ((typeof this !== 'object' && typeof this !== 'function') || this === null) return;
       if (apply(hasOwn, this, [key])) {
         this[key] = newValue;
       } else {
@@ -116,7 +116,7 @@
     const key = globalKeys[i];
     const desc = getOwnPropertyDescriptor(global, key);
     if (desc.configurable === false && desc.writable !== true) continue;
-    if ('value' in desc) {
+    if (apply(hasOwn, desc, ['value'])) {
       defineProperty(global, key, { writable: false, configurable: false });
     } else {
       defineProperty(global, key, { configurable: false });

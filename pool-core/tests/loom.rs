@@ -1,0 +1,137 @@
+//! loom models of the acquire / release / wait / close state machine: every interleaving of 2-3 threads on a pool
+//! of capacity 1-2. Run with
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p pool-core --test loom --release`.
+#![cfg(loom)]
+
+use std::time::Duration;
+
+use loom::thread;
+use pool_core::testing::FakeEngine;
+use pool_core::{Pool, PoolError};
+
+fn pool(
+    max_size: usize,
+    preload: usize,
+) -> (Pool<FakeEngine>, std::sync::Arc<pool_core::testing::Faults>) {
+    let engine = FakeEngine::new();
+    let faults = engine.faults();
+    let pool = Pool::builder(engine)
+        .max_size(max_size)
+        .preload_size(preload)
+        .acquire_timeout(Duration::from_secs(3600))
+        .maintenance_thread(false)
+        .build()
+        .unwrap();
+    (pool, faults)
+}
+
+fn balanced(pool: &Pool<FakeEngine>) {
+    let m = pool.metrics();
+    assert_eq!(
+        m.created - m.destroyed.total(),
+        (m.in_use + m.available) as u64
+    );
+    assert!(m.in_use + m.available + m.creating <= m.max_size);
+}
+
+/// Capacity 1, two threads each acquire and release: both finish (no lost wake-up), one instance serves both.
+#[test]
+fn two_threads_share_one_instance() {
+    loom::model(|| {
+        let (pool, faults) = pool(1, 1);
+        let p = pool.clone();
+        let t = thread::spawn(move || {
+            let vm = p.acquire().unwrap();
+            drop(vm);
+        });
+        let vm = pool.acquire().unwrap();
+        balanced(&pool);
+        drop(vm);
+        t.join().unwrap();
+        let m = pool.metrics();
+        assert_eq!(
+            (m.created, m.total_uses, m.in_use, m.available),
+            (1, 2, 0, 1)
+        );
+        drop(pool);
+        assert_eq!(faults.live(), 0);
+    });
+}
+
+/// Capacity 2, three threads, lazy creation: never more than two instances, all three uses served.
+#[test]
+fn three_threads_capacity_two_lazy_creation() {
+    loom::model(|| {
+        let (pool, faults) = pool(2, 0);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let p = pool.clone();
+                thread::spawn(move || {
+                    let vm = p.acquire().unwrap();
+                    balanced(&p);
+                    drop(vm);
+                })
+            })
+            .collect();
+        drop(pool.acquire().unwrap());
+        for t in threads {
+            t.join().unwrap();
+        }
+        let m = pool.metrics();
+        assert!(m.created <= 2);
+        assert_eq!((m.total_uses, m.in_use), (3, 0));
+        drop(pool);
+        assert_eq!(faults.live(), 0);
+        assert_eq!(faults.double_drops(), 0);
+    });
+}
+
+/// Close while a thread waits: the waiter fails with Closed (never hangs); the guard out is destroyed on return.
+#[test]
+fn close_wakes_a_waiter_and_counts_the_returning_guard() {
+    loom::model(|| {
+        let (pool, faults) = pool(1, 1);
+        let held = pool.acquire().unwrap();
+        let p = pool.clone();
+        let waiter = thread::spawn(move || match p.acquire() {
+            Ok(vm) => {
+                // Possible only if the release happened before the close.
+                drop(vm);
+                true
+            }
+            Err(PoolError::Closed) => false,
+            Err(e) => panic!("{e}"),
+        });
+        let p = pool.clone();
+        let closer = thread::spawn(move || p.close());
+        drop(held);
+        let _ = waiter.join().unwrap();
+        closer.join().unwrap();
+        let m = pool.metrics();
+        assert!(m.closed);
+        assert_eq!(m.in_use + m.available, 0);
+        assert_eq!(m.created, m.destroyed.total());
+        drop(pool);
+        assert_eq!(faults.live(), 0);
+    });
+}
+
+/// A waiter whose timeout-free wait races a discard: the discard frees capacity and the waiter creates anew.
+#[test]
+fn discard_frees_capacity_for_a_waiter() {
+    loom::model(|| {
+        let (pool, _faults) = pool(1, 1);
+        let held = pool.acquire().unwrap();
+        let p = pool.clone();
+        let waiter = thread::spawn(move || {
+            let vm = p.acquire().unwrap();
+            drop(vm);
+        });
+        pool_core::PooledVm::discard(held);
+        waiter.join().unwrap();
+        let m = pool.metrics();
+        assert_eq!(m.created, 2);
+        assert_eq!(m.destroyed.total(), 1);
+        balanced(&pool);
+    });
+}

@@ -1,0 +1,338 @@
+//! A property test: random sequences of pool operations run against a simple reference model, with the
+//! invariants and the model's predictions checked after every step. Time is a manual clock.
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use pool_core::testing::{FakeEngine, Faults};
+use pool_core::{DestroyReason, ManualClock, Pool, PoolError, PooledVm};
+use proptest::prelude::*;
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
+
+const PRELOAD: usize = 1;
+const IDLE_TIMEOUT_S: u64 = 60;
+const MAX_USES: u64 = 4;
+
+#[derive(Clone, Debug)]
+enum Op {
+    TryAcquire,
+    Release(usize),
+    Discard(usize),
+    PanicWhileHeld(usize),
+    Advance(u64),
+    Maintenance,
+    Resize(usize),
+    Close,
+    FailCreate(bool),
+    FailReset(bool),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Outcome {
+    Got(u64),
+    Exhausted,
+    Closed,
+    CreateFailed,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Model {
+    max_size: usize,
+    closed: bool,
+    /// (id, last used, uses); back = most recently returned.
+    idle: VecDeque<(u64, u64, u64)>,
+    /// (id, uses), in acquisition order.
+    held: Vec<(u64, u64)>,
+    now: u64,
+    created: u64,
+    destroyed: [u64; 9],
+    total_uses: u64,
+    fail_create: bool,
+    fail_reset: bool,
+    last: Option<Outcome>,
+}
+
+fn reason_index(r: DestroyReason) -> usize {
+    DestroyReason::ALL.iter().position(|x| *x == r).unwrap()
+}
+
+impl Model {
+    fn total(&self) -> usize {
+        self.held.len() + self.idle.len()
+    }
+    fn floor(&self) -> usize {
+        PRELOAD.min(self.max_size)
+    }
+    fn destroy(&mut self, r: DestroyReason, n: u64) {
+        self.destroyed[reason_index(r)] += n;
+    }
+    /// A creation attempt; `Some(id)` if it succeeds.
+    fn create(&mut self) -> Option<u64> {
+        if self.fail_create {
+            return None;
+        }
+        self.created += 1;
+        Some(self.created)
+    }
+    fn refill(&mut self) {
+        if self.closed {
+            return;
+        }
+        for _ in 0..self.floor().saturating_sub(self.total()) {
+            match self.create() {
+                Some(id) => self.idle.push_back((id, self.now, 0)),
+                None => break,
+            }
+        }
+    }
+    fn give_back(&mut self, i: usize, forced: Option<DestroyReason>) {
+        let (id, uses) = self.held.remove(i);
+        let reason = forced
+            .or(self.fail_reset.then_some(DestroyReason::ResetFailed))
+            .or((uses >= MAX_USES).then_some(DestroyReason::MaxUses))
+            .or(self.closed.then_some(DestroyReason::Closed))
+            .or((self.total() >= self.max_size).then_some(DestroyReason::Resized));
+        match reason {
+            Some(r) => self.destroy(r, 1),
+            None => self.idle.push_back((id, self.now, uses)),
+        }
+    }
+}
+
+struct Reference;
+
+impl ReferenceStateMachine for Reference {
+    type State = Model;
+    type Transition = Op;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        (1usize..=4)
+            .prop_map(|max_size| {
+                let mut m = Model {
+                    max_size,
+                    ..Model::default()
+                };
+                m.refill();
+                m
+            })
+            .boxed()
+    }
+
+    fn transitions(state: &Model) -> BoxedStrategy<Op> {
+        let n = state.held.len().max(1);
+        prop_oneof![
+            6 => Just(Op::TryAcquire),
+            4 => (0..n).prop_map(Op::Release),
+            1 => (0..n).prop_map(Op::Discard),
+            1 => (0..n).prop_map(Op::PanicWhileHeld),
+            2 => (1u64..100).prop_map(Op::Advance),
+            2 => Just(Op::Maintenance),
+            1 => (1usize..=4).prop_map(Op::Resize),
+            1 => prop::bool::weighted(0.05).prop_map(|close| if close { Op::Close } else { Op::Maintenance }),
+            1 => prop::bool::weighted(0.3).prop_map(Op::FailCreate),
+            1 => prop::bool::weighted(0.3).prop_map(Op::FailReset),
+        ]
+        .boxed()
+    }
+
+    fn preconditions(state: &Model, op: &Op) -> bool {
+        match op {
+            Op::Release(i) | Op::Discard(i) | Op::PanicWhileHeld(i) => *i < state.held.len(),
+            _ => true,
+        }
+    }
+
+    fn apply(mut m: Model, op: &Op) -> Model {
+        m.last = None;
+        match op {
+            Op::TryAcquire => {
+                let outcome = if m.closed {
+                    Outcome::Closed
+                } else if let Some((id, _, uses)) = m.idle.pop_back() {
+                    m.held.push((id, uses + 1));
+                    m.total_uses += 1;
+                    Outcome::Got(id)
+                } else if m.total() < m.max_size {
+                    match m.create() {
+                        Some(id) => {
+                            m.held.push((id, 1));
+                            m.total_uses += 1;
+                            Outcome::Got(id)
+                        }
+                        None => Outcome::CreateFailed,
+                    }
+                } else {
+                    Outcome::Exhausted
+                };
+                m.last = Some(outcome);
+            }
+            Op::Release(i) => m.give_back(*i, None),
+            Op::Discard(i) => m.give_back(*i, Some(DestroyReason::Discarded)),
+            Op::PanicWhileHeld(i) => m.give_back(*i, Some(DestroyReason::Tainted)),
+            Op::Advance(s) => m.now += s,
+            Op::Maintenance => {
+                if !m.closed {
+                    let floor = m.floor();
+                    while m.total() > floor {
+                        match m.idle.front() {
+                            Some((_, last, _)) if m.now - last > IDLE_TIMEOUT_S => {
+                                m.idle.pop_front();
+                                m.destroy(DestroyReason::Idle, 1);
+                            }
+                            _ => break,
+                        }
+                    }
+                    m.refill();
+                }
+            }
+            Op::Resize(n) => {
+                m.max_size = *n;
+                while m.total() > *n && !m.idle.is_empty() {
+                    m.idle.pop_front();
+                    m.destroy(DestroyReason::Resized, 1);
+                }
+            }
+            Op::Close => {
+                if !m.closed {
+                    m.closed = true;
+                    let n = m.idle.len() as u64;
+                    m.destroy(DestroyReason::Closed, n);
+                    m.idle.clear();
+                }
+            }
+            Op::FailCreate(b) => m.fail_create = *b,
+            Op::FailReset(b) => m.fail_reset = *b,
+        }
+        m
+    }
+}
+
+struct Sut {
+    pool: Pool<FakeEngine>,
+    held: Vec<PooledVm<FakeEngine>>,
+    clock: Arc<ManualClock>,
+    faults: Arc<Faults>,
+}
+
+struct PoolTest;
+
+impl StateMachineTest for PoolTest {
+    type SystemUnderTest = Sut;
+    type Reference = Reference;
+
+    fn init_test(m: &Model) -> Sut {
+        static QUIET: Once = Once::new();
+        QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+        let engine = FakeEngine::new();
+        let faults = engine.faults();
+        let clock = Arc::new(ManualClock::new());
+        let pool = Pool::builder(engine)
+            .max_size(m.max_size)
+            .preload_size(PRELOAD.min(m.max_size))
+            .idle_timeout(Duration::from_secs(IDLE_TIMEOUT_S))
+            .max_uses(Some(MAX_USES))
+            .shared_clock(clock.clone())
+            .maintenance_thread(false)
+            .build()
+            .unwrap();
+        Sut {
+            pool,
+            held: Vec::new(),
+            clock,
+            faults,
+        }
+    }
+
+    fn apply(mut s: Sut, m: &Model, op: Op) -> Sut {
+        match op {
+            Op::TryAcquire => {
+                let outcome = match s.pool.try_acquire() {
+                    Ok(vm) => {
+                        let id = PooledVm::id(&vm);
+                        s.held.push(vm);
+                        Outcome::Got(id)
+                    }
+                    Err(PoolError::Exhausted { .. }) => Outcome::Exhausted,
+                    Err(PoolError::Closed) => Outcome::Closed,
+                    Err(PoolError::Create(_)) => Outcome::CreateFailed,
+                    Err(e) => panic!("unexpected {e}"),
+                };
+                assert_eq!(Some(outcome), m.last);
+            }
+            Op::Release(i) => drop(s.held.remove(i)),
+            Op::Discard(i) => PooledVm::discard(s.held.remove(i)),
+            Op::PanicWhileHeld(i) => {
+                let vm = s.held.remove(i);
+                let r = catch_unwind(AssertUnwindSafe(move || {
+                    let _vm = vm;
+                    panic!("handler bug");
+                }));
+                assert!(r.is_err());
+            }
+            Op::Advance(secs) => s.clock.advance(Duration::from_secs(secs)),
+            Op::Maintenance => {
+                s.pool.run_maintenance();
+            }
+            Op::Resize(n) => s.pool.resize(n).unwrap(),
+            Op::Close => s.pool.close(),
+            Op::FailCreate(b) => s.faults.fail_create_always.store(b, Ordering::SeqCst),
+            Op::FailReset(b) => s.faults.fail_reset.store(b, Ordering::SeqCst),
+        }
+        s
+    }
+
+    fn check_invariants(s: &Sut, m: &Model) {
+        let got = s.pool.metrics();
+        assert_eq!(
+            got.created - got.destroyed.total(),
+            (got.in_use + got.available) as u64
+        );
+        assert!(
+            got.in_use + got.available + got.creating <= got.max_size
+                || (got.available == 0 && got.creating == 0)
+        );
+        assert_eq!(got.creating, 0);
+        assert_eq!(
+            got.destroyed.iter().map(|(_, n)| n).sum::<u64>(),
+            got.destroyed.total()
+        );
+        // And the model's predictions.
+        assert_eq!(got.created, m.created);
+        assert_eq!(got.in_use, m.held.len());
+        assert_eq!(got.available, m.idle.len());
+        assert_eq!(got.total_uses, m.total_uses);
+        assert_eq!(got.max_size, m.max_size);
+        assert_eq!(got.closed, m.closed);
+        for r in DestroyReason::ALL {
+            assert_eq!(
+                got.destroyed.get(r),
+                m.destroyed[reason_index(r)],
+                "destroyed by {r}"
+            );
+        }
+        let ids: Vec<u64> = s.held.iter().map(PooledVm::id).collect();
+        let model_ids: Vec<u64> = m.held.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, model_ids);
+        // The engine agrees: every instance the pool counts as alive is alive, and none was dropped twice.
+        assert_eq!(s.faults.live() as u64, got.created - got.destroyed.total());
+        assert_eq!(s.faults.double_drops(), 0);
+    }
+
+    fn teardown(s: Sut, _m: Model) {
+        let faults = s.faults.clone();
+        drop(s.held);
+        drop(s.pool);
+        assert_eq!(faults.live(), 0);
+        assert_eq!(faults.created(), faults.dropped());
+        assert_eq!(faults.double_drops(), 0);
+    }
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn pool_matches_its_model(sequential 1..80 => PoolTest);
+}
