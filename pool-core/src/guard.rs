@@ -2,7 +2,6 @@
 
 use std::ops::{Deref, DerefMut};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Instant;
 
 use crate::engine::{ScriptEngine, Value};
 use crate::error::EngineError;
@@ -108,11 +107,6 @@ impl<E: ScriptEngine> PooledVm<E> {
     /// A number that identifies the instance within its pool.
     pub fn id(this: &Self) -> u64 {
         this.meta.id
-    }
-
-    /// When the instance was created (by the pool's clock).
-    pub fn created_at(this: &Self) -> Instant {
-        this.meta.created_at
     }
 
     /// The engine (factory) of the pool the instance came from.

@@ -30,12 +30,22 @@ impl<E: ScriptEngine> Inner<E> {
                 i += 1;
             }
         }
+        // Instances returned since the last pass are idle from now on (at the latest): returning one does not read
+        // the clock, so eviction may come up to one cleanup_interval later than idle_timeout alone would say.
+        for slot in st.idle.iter_mut() {
+            slot.meta.idle_since.get_or_insert(now);
+        }
         // Idle too long: longest idle first, never below the warm floor.
         let floor = self.floor(&st);
         let idle_timeout = self.config.idle_timeout;
         while st.total() > floor {
             match st.idle.front() {
-                Some(slot) if now.saturating_duration_since(slot.meta.last_used) > idle_timeout => {
+                Some(slot)
+                    if slot
+                        .meta
+                        .idle_since
+                        .is_some_and(|t| now.saturating_duration_since(t) > idle_timeout) =>
+                {
                     evicted.extend(st.idle.pop_front());
                     report.evicted_idle += 1;
                 }

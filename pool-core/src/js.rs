@@ -41,7 +41,7 @@ pub const LOCKDOWN: &str = include_str!("js/lockdown.js");
 pub const SCRUB: &str = include_str!("js/scrub.js");
 
 /// The verification fingerprint for `verify_reset`: a function expression. Calling it at the baseline returns a
-/// function `check()` that returns `null` when the global object's keys, prototype and extensibility, the values of
-/// its replaceable baseline globals and the state of the core built-ins (still frozen; same number of keys) match
-/// the baseline, or a message naming the first difference.
+/// function `check()` that returns `null` when the global object's keys (names and order), prototype and
+/// extensibility and the state of the core built-ins (still frozen if they were; otherwise the same number of own
+/// keys) match the baseline, or a message naming the first difference. It does not compare global values.
 pub const FINGERPRINT: &str = include_str!("js/fingerprint.js");

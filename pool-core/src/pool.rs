@@ -31,9 +31,10 @@ pub enum BuildError<E> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Meta {
     pub(crate) id: u64,
-    pub(crate) created_at: Instant,
-    pub(crate) last_used: Instant,
     pub(crate) uses: u64,
+    /// Idle since at least this instant: set by the first maintenance pass that sees the instance idle, so that
+    /// returning an instance does not read the clock.
+    pub(crate) idle_since: Option<Instant>,
     /// When `max_lifetime` (with jitter) retires it.
     pub(crate) expires_at: Option<Instant>,
 }
@@ -121,6 +122,7 @@ impl<V> State<V> {
             self.in_use += 1;
             self.total_uses += 1;
             slot.meta.uses += 1;
+            slot.meta.idle_since = None;
             return Take::Idle(slot);
         }
         if self.total() < self.max_size {
@@ -718,16 +720,14 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     pub(crate) fn new_meta(&self, st: &mut State<E::Vm>, uses: u64) -> Meta {
-        let now = self.clock.now();
         let expires_at = self.config.max_lifetime.map(|lifetime| {
             // Up to 10% earlier, so that instances created together do not all expire together.
-            now + lifetime.mul_f64(1.0 - 0.1 * fastrand::f64())
+            self.clock.now() + lifetime.mul_f64(1.0 - 0.1 * fastrand::f64())
         });
         Meta {
             id: st.next_id(),
-            created_at: now,
-            last_used: now,
             uses,
+            idle_since: None,
             expires_at,
         }
     }
@@ -756,12 +756,11 @@ impl<E: ScriptEngine> Inner<E> {
     pub(crate) fn release(
         &self,
         vm: E::Vm,
-        mut meta: Meta,
+        meta: Meta,
         reason: Option<DestroyReason>,
         lease: Option<usize>,
     ) {
-        let now = self.clock.now();
-        let reason = reason.or_else(|| self.retire_reason(&meta, now));
+        let reason = reason.or_else(|| self.retire_reason(&meta));
         let mut st = lock(&self.state);
         st.in_use -= 1;
         if let Some(index) = lease {
@@ -776,7 +775,6 @@ impl<E: ScriptEngine> Inner<E> {
         });
         let destroyed = match reason {
             None => {
-                meta.last_used = now;
                 st.idle.push_back(Slot { vm, meta });
                 None
             }
@@ -797,10 +795,10 @@ impl<E: ScriptEngine> Inner<E> {
         }
     }
 
-    fn retire_reason(&self, meta: &Meta, now: Instant) -> Option<DestroyReason> {
+    fn retire_reason(&self, meta: &Meta) -> Option<DestroyReason> {
         if self.config.max_uses.is_some_and(|max| meta.uses >= max) {
             Some(DestroyReason::MaxUses)
-        } else if meta.expires_at.is_some_and(|at| now >= at) {
+        } else if meta.expires_at.is_some_and(|at| self.clock.now() >= at) {
             Some(DestroyReason::Lifetime)
         } else {
             None

@@ -172,6 +172,8 @@ fn idle_instances_are_evicted_down_to_the_floor_by_the_clock() {
     let held: Vec<_> = (0..5).map(|_| pool.acquire().unwrap()).collect();
     drop(held);
     assert_eq!(pool.metrics().available, 5);
+    // The first pass sees them idle; eviction counts from there.
+    assert_eq!(pool.run_maintenance().evicted_idle, 0);
     clock.advance(Duration::from_secs(599));
     assert_eq!(pool.run_maintenance().evicted_idle, 0);
     clock.advance(Duration::from_secs(2));
@@ -202,8 +204,10 @@ fn recently_used_instances_survive_eviction() {
         .unwrap();
     let (a, c) = (pool.acquire().unwrap(), pool.acquire().unwrap());
     drop(a);
+    pool.run_maintenance();
     clock.advance(Duration::from_secs(50));
     drop(c);
+    pool.run_maintenance();
     clock.advance(Duration::from_secs(20));
     assert_eq!(
         pool.run_maintenance().evicted_idle,
@@ -228,6 +232,7 @@ fn clock_jumping_backward_or_freezing_evicts_nothing() {
     assert_eq!(pool.run_maintenance(), Default::default());
     drop(pool.acquire().unwrap());
     assert_eq!(pool.metrics().available, 2);
+    pool.run_maintenance();
     clock.advance(Duration::from_secs(3600 + 61));
     let report = pool.run_maintenance();
     assert_eq!(report.evicted_lifetime + report.evicted_idle, 2);

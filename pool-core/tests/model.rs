@@ -42,8 +42,8 @@ enum Outcome {
 struct Model {
     max_size: usize,
     closed: bool,
-    /// (id, last used, uses); back = most recently returned.
-    idle: VecDeque<(u64, u64, u64)>,
+    /// (id, idle since (set by the first maintenance pass that sees it idle), uses); back = most recently returned.
+    idle: VecDeque<(u64, Option<u64>, u64)>,
     /// (id, uses), in acquisition order.
     held: Vec<(u64, u64)>,
     now: u64,
@@ -83,7 +83,7 @@ impl Model {
         }
         for _ in 0..self.floor().saturating_sub(self.total()) {
             match self.create() {
-                Some(id) => self.idle.push_back((id, self.now, 0)),
+                Some(id) => self.idle.push_back((id, None, 0)),
                 None => break,
             }
         }
@@ -97,7 +97,7 @@ impl Model {
             .or((self.total() >= self.max_size).then_some(DestroyReason::Resized));
         match reason {
             Some(r) => self.destroy(r, 1),
-            None => self.idle.push_back((id, self.now, uses)),
+            None => self.idle.push_back((id, None, uses)),
         }
     }
 }
@@ -175,10 +175,14 @@ impl ReferenceStateMachine for Reference {
             Op::Advance(s) => m.now += s,
             Op::Maintenance => {
                 if !m.closed {
+                    let now = m.now;
+                    for slot in m.idle.iter_mut() {
+                        slot.1.get_or_insert(now);
+                    }
                     let floor = m.floor();
                     while m.total() > floor {
                         match m.idle.front() {
-                            Some((_, last, _)) if m.now - last > IDLE_TIMEOUT_S => {
+                            Some((_, Some(since), _)) if m.now - since > IDLE_TIMEOUT_S => {
                                 m.idle.pop_front();
                                 m.destroy(DestroyReason::Idle, 1);
                             }
@@ -225,7 +229,15 @@ impl StateMachineTest for PoolTest {
 
     fn init_test(m: &Model) -> Sut {
         static QUIET: Once = Once::new();
-        QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+        QUIET.call_once(|| {
+            // Silence only the deliberate panics of PanicWhileHeld.
+            let default = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if info.payload().downcast_ref::<&str>() != Some(&"handler bug") {
+                    default(info);
+                }
+            }));
+        });
         let engine = FakeEngine::new();
         let faults = engine.faults();
         let clock = Arc::new(ManualClock::new());

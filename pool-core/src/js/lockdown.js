@@ -81,20 +81,25 @@
 
   // The override mistake: writable data properties of prototypes become accessors.
   const makeAccessor = (obj, key, value, enumerable) => {
-    const get = function () {
-      return value;
+    // Methods, so that the accessor functions have no `prototype` object; both are frozen like everything else.
+    const accessor = {
+      get() {
+        return value;
+      },
+      set(newValue) {
+        if (this === obj) throw new TypeError('Cannot assign to a property of a frozen built-in');
+        // A primitive receiver: assignment to a primitive's property has no effect.
+        if ((typeof this !== 'object' && typeof this !== 'function') || this === null) return;
+        if (apply(hasOwn, this, [key])) {
+          this[key] = newValue;
+        } else {
+          defineProperty(this, key, { value: newValue, writable: true, enumerable: true, configurable: true });
+        }
+      },
     };
-    const set = function (newValue) {
-      if (this === obj) throw new TypeError('Cannot assign to a property of a frozen built-in');
-      // A primitive receiver: assignment to a primitive's property has no effect.
-      if ((typeof this !== 'object' && typeof this !== 'function') || this === null) return;
-      if (apply(hasOwn, this, [key])) {
-        this[key] = newValue;
-      } else {
-        defineProperty(this, key, { value: newValue, writable: true, enumerable: true, configurable: true });
-      }
-    };
-    defineProperty(obj, key, { get, set, enumerable, configurable: false });
+    freeze(accessor.get);
+    freeze(accessor.set);
+    defineProperty(obj, key, { get: accessor.get, set: accessor.set, enumerable, configurable: false });
   };
   for (let i = 0; i < queued; i++) {
     const obj = queue[i];

@@ -8,7 +8,8 @@
 // Everything it uses is captured at baseline time, so a request that replaces `Reflect.ownKeys` or pollutes
 // `Object.prototype` (possible under scrub, where nothing is frozen) cannot fool it.
 // When every baseline global is non-configurable (the lockdown makes them so) no baseline key can disappear, so an
-// unchanged key count proves nothing was added and the scrub returns at once.
+// unchanged key count proves nothing was added and the scrub returns at once. Otherwise keys that match the
+// baseline in place are skipped without a lookup (own keys keep their insertion order).
 // Plain ES2020; works on QuickJS and Boa.
 (function makeScrub() {
   'use strict';
@@ -34,7 +35,10 @@
     }
     const keys = ownKeys(global);
     if (!(pinned && keys.length === baseCount)) {
-      for (let i = 0; i < keys.length; i++) {
+      // Keys keep their order: as long as they match the baseline in place, nothing needs a lookup.
+      let i = 0;
+      while (i < keys.length && i < baseCount && keys[i] === baseKeys[i]) i++;
+      for (; i < keys.length; i++) {
         const key = keys[i];
         if (base[key] === true) continue;
         if (!deleteProperty(global, key) && problem === null) {
