@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::engine::{ScriptEngine, Value};
 use crate::error::EngineError;
 use crate::metrics::DestroyReason;
-use crate::pool::{Inner, Meta};
+use crate::pool::{Inner, Meta, Slot};
 use crate::sync::{Arc, Ordering};
 
 /// An instance lent by a [`Pool`](crate::Pool). Derefs to the engine's instance; dropping it returns the instance.
@@ -22,22 +22,37 @@ use crate::sync::{Arc, Ordering};
 /// Lifecycle functions are associated functions (`PooledVm::discard(vm)`) so that they never shadow the engine
 /// instance's own methods.
 #[must_use = "dropping the guard returns the VM to the pool at once"]
-pub struct PooledVm<E: ScriptEngine> {
+pub struct PooledVm<'pool, E: ScriptEngine> {
     vm: Option<E::Vm>,
     meta: Meta,
-    pool: Arc<Inner<E>>,
+    pool: PoolRef<'pool, E>,
     taint: Option<DestroyReason>,
-    lease: Option<usize>,
 }
 
-impl<E: ScriptEngine> PooledVm<E> {
-    pub(crate) fn new(pool: Arc<Inner<E>>, vm: E::Vm, meta: Meta, lease: Option<usize>) -> Self {
+/// How a guard reaches its pool: borrowed (`acquire`: no reference counting on the hot path) or owned
+/// (`acquire_owned`, `acquire_async`).
+pub(crate) enum PoolRef<'pool, E: ScriptEngine> {
+    Borrowed(&'pool Inner<E>),
+    Owned(Arc<Inner<E>>),
+}
+
+impl<E: ScriptEngine> Deref for PoolRef<'_, E> {
+    type Target = Inner<E>;
+    fn deref(&self) -> &Inner<E> {
+        match self {
+            PoolRef::Borrowed(inner) => inner,
+            PoolRef::Owned(inner) => inner,
+        }
+    }
+}
+
+impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
+    pub(crate) fn new(pool: PoolRef<'pool, E>, slot: Slot<E::Vm>) -> Self {
         Self {
-            vm: Some(vm),
-            meta,
+            vm: Some(slot.vm),
+            meta: slot.meta,
             pool,
             taint: None,
-            lease,
         }
     }
 
@@ -101,7 +116,7 @@ impl<E: ScriptEngine> PooledVm<E> {
 
     /// How many times this instance has been handed out, this time included.
     pub fn uses(this: &Self) -> u64 {
-        this.meta.uses
+        u64::from(this.meta.uses)
     }
 
     /// A number that identifies the instance within its pool.
@@ -115,7 +130,7 @@ impl<E: ScriptEngine> PooledVm<E> {
     }
 }
 
-impl<E: ScriptEngine> Deref for PooledVm<E> {
+impl<E: ScriptEngine> Deref for PooledVm<'_, E> {
     type Target = E::Vm;
     fn deref(&self) -> &E::Vm {
         self.vm
@@ -124,13 +139,13 @@ impl<E: ScriptEngine> Deref for PooledVm<E> {
     }
 }
 
-impl<E: ScriptEngine> DerefMut for PooledVm<E> {
+impl<E: ScriptEngine> DerefMut for PooledVm<'_, E> {
     fn deref_mut(&mut self) -> &mut E::Vm {
         self.vm_mut()
     }
 }
 
-impl<E: ScriptEngine> std::fmt::Debug for PooledVm<E> {
+impl<E: ScriptEngine> std::fmt::Debug for PooledVm<'_, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledVm")
             .field("id", &self.meta.id)
@@ -140,7 +155,7 @@ impl<E: ScriptEngine> std::fmt::Debug for PooledVm<E> {
     }
 }
 
-impl<E: ScriptEngine> Drop for PooledVm<E> {
+impl<E: ScriptEngine> Drop for PooledVm<'_, E> {
     fn drop(&mut self) {
         let Some(mut vm) = self.vm.take() else { return };
         let reason = match self.taint {
@@ -148,7 +163,7 @@ impl<E: ScriptEngine> Drop for PooledVm<E> {
             None if std::thread::panicking() => Some(DestroyReason::Tainted),
             None => check_and_reset(&self.pool.engine, &mut vm),
         };
-        self.pool.release(vm, self.meta, reason, self.lease);
+        self.pool.release(vm, self.meta, reason);
     }
 }
 

@@ -14,6 +14,7 @@ use crate::sync::lock;
 impl<E: ScriptEngine> Inner<E> {
     pub(crate) fn run_maintenance(&self) -> MaintenanceReport {
         let now = self.clock.now();
+        let now_stamp = self.stamp(now);
         let mut report = MaintenanceReport::default();
         let mut st = lock(&self.state);
         if st.closed {
@@ -23,7 +24,7 @@ impl<E: ScriptEngine> Inner<E> {
         // Past max_lifetime: always, even below the floor (the floor is refilled below).
         let mut i = 0;
         while i < st.idle.len() {
-            if st.idle[i].meta.expires_at.is_some_and(|at| now >= at) {
+            if st.idle[i].meta.expires_at.reached_by(now_stamp) {
                 evicted.extend(st.idle.remove(i));
                 report.evicted_lifetime += 1;
             } else {
@@ -33,7 +34,9 @@ impl<E: ScriptEngine> Inner<E> {
         // Instances returned since the last pass are idle from now on (at the latest): returning one does not read
         // the clock, so eviction may come up to one cleanup_interval later than idle_timeout alone would say.
         for slot in st.idle.iter_mut() {
-            slot.meta.idle_since.get_or_insert(now);
+            if slot.meta.idle_since.is_none() {
+                slot.meta.idle_since = now_stamp;
+            }
         }
         // Idle too long: longest idle first, never below the warm floor.
         let floor = self.floor(&st);
@@ -41,10 +44,8 @@ impl<E: ScriptEngine> Inner<E> {
         while st.total() > floor {
             match st.idle.front() {
                 Some(slot)
-                    if slot
-                        .meta
-                        .idle_since
-                        .is_some_and(|t| now.saturating_duration_since(t) > idle_timeout) =>
+                    if !slot.meta.idle_since.is_none()
+                        && slot.meta.idle_since.elapsed_at(now_stamp) > idle_timeout =>
                 {
                     evicted.extend(st.idle.pop_front());
                     report.evicted_idle += 1;

@@ -11,7 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, PoolConfig};
 use crate::engine::ScriptEngine;
 use crate::error::{PoolError, panic_message};
-use crate::guard::PooledVm;
+use crate::guard::{PoolRef, PooledVm};
 use crate::metrics::{DestroyReason, Destroyed, Metrics};
 use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering, lock, thread};
 
@@ -27,19 +27,49 @@ pub enum BuildError<E> {
     Preload(#[source] PoolError<E>),
 }
 
-/// Bookkeeping of one instance.
+/// An instant of the pool's clock as nanoseconds since the pool was built, or none: half the size of an
+/// `Option<Instant>`, because this bookkeeping travels with every acquire and release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    pub(crate) const NONE: Stamp = Stamp(u64::MAX);
+
+    pub(crate) fn is_none(self) -> bool {
+        self == Self::NONE
+    }
+
+    /// Whether this deadline is set and `now` has reached it.
+    pub(crate) fn reached_by(self, now: Stamp) -> bool {
+        !self.is_none() && now.0 >= self.0
+    }
+
+    /// Time from this stamp to `now` (zero if `now` is earlier).
+    pub(crate) fn elapsed_at(self, now: Stamp) -> Duration {
+        Duration::from_nanos(now.0.saturating_sub(self.0))
+    }
+}
+
+/// Bookkeeping of one instance (32 bytes).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Meta {
     pub(crate) id: u64,
-    pub(crate) uses: u64,
+    /// Times handed out (saturating).
+    pub(crate) uses: u32,
+    /// The guard's leak-detection record, when leak detection is on ([`Meta::NO_LEASE`] otherwise).
+    pub(crate) lease: u32,
     /// Idle since at least this instant: set by the first maintenance pass that sees the instance idle, so that
     /// returning an instance does not read the clock.
-    pub(crate) idle_since: Option<Instant>,
+    pub(crate) idle_since: Stamp,
     /// When `max_lifetime` (with jitter) retires it.
-    pub(crate) expires_at: Option<Instant>,
+    pub(crate) expires_at: Stamp,
 }
 
-/// An idle instance.
+impl Meta {
+    pub(crate) const NO_LEASE: u32 = u32::MAX;
+}
+
+/// An instance with its bookkeeping: idle in the pool, or on its way to or from a guard.
 pub(crate) struct Slot<V> {
     pub(crate) vm: V,
     pub(crate) meta: Meta,
@@ -121,8 +151,8 @@ impl<V> State<V> {
         if let Some(mut slot) = self.idle.pop_back() {
             self.in_use += 1;
             self.total_uses += 1;
-            slot.meta.uses += 1;
-            slot.meta.idle_since = None;
+            slot.meta.uses = slot.meta.uses.saturating_add(1);
+            slot.meta.idle_since = Stamp::NONE;
             return Take::Idle(slot);
         }
         if self.total() < self.max_size {
@@ -165,16 +195,17 @@ impl<V> State<V> {
     }
 
     /// The waiter to wake now that an instance or capacity became free.
+    #[inline]
     pub(crate) fn wake_one(&mut self) -> Option<Waker> {
-        if self.can_serve() {
+        if !self.waiters.is_empty() && self.can_serve() {
             self.waiters.pop_front().map(|(_, w)| w)
         } else {
             None
         }
     }
 
-    fn add_lease(&mut self, lease: Lease) -> usize {
-        match self.free_leases.pop() {
+    fn add_lease(&mut self, lease: Lease) -> u32 {
+        let index = match self.free_leases.pop() {
             Some(i) => {
                 self.leases[i] = Some(lease);
                 i
@@ -183,7 +214,9 @@ impl<V> State<V> {
                 self.leases.push(Some(lease));
                 self.leases.len() - 1
             }
-        }
+        };
+        // More than 4 billion guards out at once is not a case to serve; such a guard is just not tracked.
+        u32::try_from(index).unwrap_or(Meta::NO_LEASE)
     }
 
     fn remove_lease(&mut self, index: usize) {
@@ -201,6 +234,8 @@ pub(crate) struct Inner<E: ScriptEngine> {
     pub(crate) config: PoolConfig,
     /// Immutable, so a plain `std` Arc (loom's cannot hold a trait object).
     pub(crate) clock: std::sync::Arc<dyn Clock>,
+    /// The clock's reading when the pool was built: the origin of [`Stamp`]s.
+    base: Instant,
     pub(crate) state: Mutex<State<E::Vm>>,
     pub(crate) script_errors: AtomicU64,
     waits: AtomicU64,
@@ -369,6 +404,7 @@ where
             state: Mutex::new(State::new(self.config.max_size)),
             engine: self.engine,
             config: self.config,
+            base: self.clock.now(),
             clock: self.clock,
             script_errors: AtomicU64::new(0),
             waits: AtomicU64::new(0),
@@ -427,13 +463,14 @@ where
         &self.inner().config
     }
 
-    /// Hands out an instance, waiting up to `acquire_timeout` for one to become free.
+    /// Hands out an instance, waiting up to `acquire_timeout` for one to become free. The guard borrows the pool;
+    /// see [`acquire_owned`](Pool::acquire_owned) for one that can outlive the borrow.
     ///
     /// # Errors
     /// [`PoolError::Exhausted`] (`VM pool exhausted`) after the wait; [`PoolError::Closed`] once the pool is
     /// closed; [`PoolError::Create`] when a new instance was needed and could not be made.
     #[track_caller]
-    pub fn acquire(&self) -> Result<PooledVm<E>, PoolError<E::Error>> {
+    pub fn acquire(&self) -> Result<PooledVm<'_, E>, PoolError<E::Error>> {
         self.acquire_timeout(self.inner().config.acquire_timeout)
     }
 
@@ -442,8 +479,12 @@ where
     /// # Errors
     /// As for [`acquire`](Pool::acquire).
     #[track_caller]
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<PooledVm<E>, PoolError<E::Error>> {
-        Inner::acquire_blocking(self.inner(), timeout, Location::caller())
+    pub fn acquire_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<PooledVm<'_, E>, PoolError<E::Error>> {
+        let lent = self.inner().acquire_blocking(timeout, Location::caller())?;
+        Ok(PooledVm::new(PoolRef::Borrowed(self.inner()), lent))
     }
 
     /// Hands out an instance if one is idle or can be created now; never waits for one to be returned.
@@ -451,8 +492,39 @@ where
     /// # Errors
     /// [`PoolError::Exhausted`] at once when every instance is in use; otherwise as for [`acquire`](Pool::acquire).
     #[track_caller]
-    pub fn try_acquire(&self) -> Result<PooledVm<E>, PoolError<E::Error>> {
-        Inner::acquire_blocking(self.inner(), Duration::ZERO, Location::caller())
+    pub fn try_acquire(&self) -> Result<PooledVm<'_, E>, PoolError<E::Error>> {
+        self.acquire_timeout(Duration::ZERO)
+    }
+
+    /// As [`acquire`](Pool::acquire), but the guard owns a reference to the pool, so it can be moved to another
+    /// thread or task and kept after every `Pool` handle is gone (it then drops its instance when released).
+    ///
+    /// # Errors
+    /// As for [`acquire`](Pool::acquire).
+    #[track_caller]
+    pub fn acquire_owned(&self) -> Result<PooledVm<'static, E>, PoolError<E::Error>> {
+        if let Some(slot) = self.inner().take_idle(Location::caller()) {
+            return Ok(PooledVm::new(PoolRef::Owned(self.inner().clone()), slot));
+        }
+        let lent = self
+            .inner()
+            .acquire_blocking(self.inner().config.acquire_timeout, Location::caller())?;
+        Ok(PooledVm::new(PoolRef::Owned(self.inner().clone()), lent))
+    }
+
+    /// As [`try_acquire`](Pool::try_acquire), with an owned guard.
+    ///
+    /// # Errors
+    /// As for [`try_acquire`](Pool::try_acquire).
+    #[track_caller]
+    pub fn try_acquire_owned(&self) -> Result<PooledVm<'static, E>, PoolError<E::Error>> {
+        if let Some(slot) = self.inner().take_idle(Location::caller()) {
+            return Ok(PooledVm::new(PoolRef::Owned(self.inner().clone()), slot));
+        }
+        let lent = self
+            .inner()
+            .acquire_blocking(Duration::ZERO, Location::caller())?;
+        Ok(PooledVm::new(PoolRef::Owned(self.inner().clone()), lent))
     }
 
     /// Hands out an instance without blocking the async executor while waiting (up to `acquire_timeout`). Works with
@@ -496,7 +568,7 @@ where
     /// # Errors
     /// The closure's error, or the acquire error converted with `From`.
     #[track_caller]
-    pub fn with<T, X>(&self, f: impl FnOnce(&mut PooledVm<E>) -> Result<T, X>) -> Result<T, X>
+    pub fn with<T, X>(&self, f: impl FnOnce(&mut PooledVm<'_, E>) -> Result<T, X>) -> Result<T, X>
     where
         X: From<PoolError<E::Error>>,
     {
@@ -613,11 +685,25 @@ impl<E: ScriptEngine> Inner<E> {
         }
     }
 
+    /// The fast path of every acquire: an idle instance, without any of the waiting machinery.
+    #[inline]
+    fn take_idle(&self, location: &'static Location<'static>) -> Option<Slot<E::Vm>> {
+        let mut st = lock(&self.state);
+        if st.closed || st.idle.is_empty() {
+            return None;
+        }
+        match st.take() {
+            Take::Idle(slot) => Some(self.hand_out(st, slot, location)),
+            _ => None,
+        }
+    }
+
     fn acquire_blocking(
-        this: &Arc<Self>,
+        &self,
         timeout: Duration,
         location: &'static Location<'static>,
-    ) -> Result<PooledVm<E>, PoolError<E::Error>> {
+    ) -> Result<Slot<E::Vm>, PoolError<E::Error>> {
+        let this = self;
         let mut waiter: Option<u64> = None;
         let mut waker: Option<Waker> = None;
         let mut started: Option<Instant> = None;
@@ -633,10 +719,10 @@ impl<E: ScriptEngine> Inner<E> {
                 }
             }
             match take {
-                Take::Idle(slot) => return Ok(Self::hand_out(this, st, slot, location)),
+                Take::Idle(slot) => return Ok(this.hand_out(st, slot, location)),
                 Take::Create => {
                     drop(st);
-                    return Self::create_for_use(this, location);
+                    return this.create_for_use(location);
                 }
                 Take::Closed => return Err(PoolError::Closed),
                 Take::Full => {}
@@ -679,29 +765,32 @@ impl<E: ScriptEngine> Inner<E> {
         self.wait_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// Turns a taken idle slot into a guard (the lock is released here).
+    /// Lends a taken slot (the lock is released here).
+    #[inline]
     fn hand_out(
-        this: &Arc<Self>,
+        &self,
         mut st: MutexGuard<'_, State<E::Vm>>,
         slot: Slot<E::Vm>,
         location: &'static Location<'static>,
-    ) -> PooledVm<E> {
-        let lease = this.config.leak_threshold.map(|_| {
-            st.add_lease(Lease {
-                acquired_at: this.clock.now(),
+    ) -> Slot<E::Vm> {
+        let mut slot = slot;
+        if self.config.leak_threshold.is_some() {
+            slot.meta.lease = st.add_lease(Lease {
+                acquired_at: self.clock.now(),
                 location,
                 reported: false,
-            })
-        });
+            });
+        }
         drop(st);
-        PooledVm::new(this.clone(), slot.vm, slot.meta, lease)
+        slot
     }
 
     /// Creates an instance for a caller that reserved a creation slot.
     fn create_for_use(
-        this: &Arc<Self>,
+        &self,
         location: &'static Location<'static>,
-    ) -> Result<PooledVm<E>, PoolError<E::Error>> {
+    ) -> Result<Slot<E::Vm>, PoolError<E::Error>> {
+        let this = self;
         let vm = this.create_reserved()?;
         let mut st = lock(&this.state);
         st.creating -= 1;
@@ -716,20 +805,34 @@ impl<E: ScriptEngine> Inner<E> {
         st.in_use += 1;
         st.total_uses += 1;
         let meta = this.new_meta(&mut st, 1);
-        Ok(Self::hand_out(this, st, Slot { vm, meta }, location))
+        Ok(this.hand_out(st, Slot { vm, meta }, location))
     }
 
-    pub(crate) fn new_meta(&self, st: &mut State<E::Vm>, uses: u64) -> Meta {
-        let expires_at = self.config.max_lifetime.map(|lifetime| {
+    pub(crate) fn new_meta(&self, st: &mut State<E::Vm>, uses: u32) -> Meta {
+        let expires_at = match self.config.max_lifetime {
             // Up to 10% earlier, so that instances created together do not all expire together.
-            self.clock.now() + lifetime.mul_f64(1.0 - 0.1 * fastrand::f64())
-        });
+            Some(lifetime) => {
+                self.stamp(self.clock.now() + lifetime.mul_f64(1.0 - 0.1 * fastrand::f64()))
+            }
+            None => Stamp::NONE,
+        };
         Meta {
             id: st.next_id(),
             uses,
-            idle_since: None,
+            lease: Meta::NO_LEASE,
+            idle_since: Stamp::NONE,
             expires_at,
         }
+    }
+
+    /// `t` as a [`Stamp`] (instants before the pool was built count as its start).
+    pub(crate) fn stamp(&self, t: Instant) -> Stamp {
+        let nanos = t.saturating_duration_since(self.base).as_nanos();
+        Stamp(
+            u64::try_from(nanos)
+                .unwrap_or(u64::MAX - 1)
+                .min(u64::MAX - 1),
+        )
     }
 
     /// Runs `create` for a reserved creation slot. On failure (or panic) the slot is released and a waiter woken.
@@ -753,18 +856,13 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     /// Takes back an instance from a guard; `reason` says why it must be destroyed, if it must.
-    pub(crate) fn release(
-        &self,
-        vm: E::Vm,
-        meta: Meta,
-        reason: Option<DestroyReason>,
-        lease: Option<usize>,
-    ) {
+    #[inline]
+    pub(crate) fn release(&self, vm: E::Vm, meta: Meta, reason: Option<DestroyReason>) {
         let reason = reason.or_else(|| self.retire_reason(&meta));
         let mut st = lock(&self.state);
         st.in_use -= 1;
-        if let Some(index) = lease {
-            st.remove_lease(index);
+        if meta.lease != Meta::NO_LEASE {
+            st.remove_lease(meta.lease as usize);
         }
         let reason = reason.or(if st.closed {
             Some(DestroyReason::Closed)
@@ -796,9 +894,15 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     fn retire_reason(&self, meta: &Meta) -> Option<DestroyReason> {
-        if self.config.max_uses.is_some_and(|max| meta.uses >= max) {
+        if self
+            .config
+            .max_uses
+            .is_some_and(|max| u64::from(meta.uses) >= max)
+        {
             Some(DestroyReason::MaxUses)
-        } else if meta.expires_at.is_some_and(|at| self.clock.now() >= at) {
+        } else if !meta.expires_at.is_none()
+            && meta.expires_at.reached_by(self.stamp(self.clock.now()))
+        {
             Some(DestroyReason::Lifetime)
         } else {
             None
@@ -856,7 +960,7 @@ impl<E: ScriptEngine> std::fmt::Debug for AcquireFuture<E> {
 impl<E: ScriptEngine> Unpin for AcquireFuture<E> {}
 
 impl<E: ScriptEngine> Future for AcquireFuture<E> {
-    type Output = Result<PooledVm<E>, PoolError<E::Error>>;
+    type Output = Result<PooledVm<'static, E>, PoolError<E::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
@@ -873,11 +977,18 @@ impl<E: ScriptEngine> Future for AcquireFuture<E> {
         }
         match take {
             Take::Idle(slot) => {
-                return Poll::Ready(Ok(Inner::hand_out(&inner, st, slot, this.location)));
+                return Poll::Ready(Ok(PooledVm::new(
+                    PoolRef::Owned(inner.clone()),
+                    inner.hand_out(st, slot, this.location),
+                )));
             }
             Take::Create => {
                 drop(st);
-                return Poll::Ready(Inner::create_for_use(&inner, this.location));
+                return Poll::Ready(
+                    inner
+                        .create_for_use(this.location)
+                        .map(|lent| PooledVm::new(PoolRef::Owned(inner.clone()), lent)),
+                );
             }
             Take::Closed => return Poll::Ready(Err(PoolError::Closed)),
             Take::Full => {}

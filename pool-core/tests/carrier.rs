@@ -124,9 +124,11 @@ fn create_failures_and_panics_come_back_as_errors() {
 fn broken_and_failed_reset_are_reported_in_one_round_trip() {
     let engine = FakeEngine::new();
     let faults = engine.faults();
+    // No maintenance thread: it would refill the discarded instances concurrently with the checks below.
     let pool = Pool::builder(Carrier::new(engine))
         .max_size(1)
         .preload_size(1)
+        .maintenance_thread(false)
         .build()
         .unwrap();
     faults

@@ -426,7 +426,7 @@ fn close_fails_waiters_and_new_acquires_and_drops_returning_guards() {
 fn dropping_the_pool_with_guards_alive_on_other_threads() {
     let (b, faults) = builder(3, 1);
     let pool = b.build().unwrap();
-    let guards: Vec<_> = (0..3).map(|_| pool.acquire().unwrap()).collect();
+    let guards: Vec<_> = (0..3).map(|_| pool.acquire_owned().unwrap()).collect();
     drop(pool);
     let threads: Vec<_> = guards
         .into_iter()

@@ -216,7 +216,7 @@ impl ReferenceStateMachine for Reference {
 
 struct Sut {
     pool: Pool<FakeEngine>,
-    held: Vec<PooledVm<FakeEngine>>,
+    held: Vec<PooledVm<'static, FakeEngine>>,
     clock: Arc<ManualClock>,
     faults: Arc<Faults>,
 }
@@ -261,7 +261,7 @@ impl StateMachineTest for PoolTest {
     fn apply(mut s: Sut, m: &Model, op: Op) -> Sut {
         match op {
             Op::TryAcquire => {
-                let outcome = match s.pool.try_acquire() {
+                let outcome = match s.pool.try_acquire_owned() {
                     Ok(vm) => {
                         let id = PooledVm::id(&vm);
                         s.held.push(vm);

@@ -123,10 +123,8 @@ fn run(threads: usize, max_size: usize) {
     assert_eq!(m.creating, 0);
     assert_eq!(m.waiting, 0);
     assert_eq!(m.created - m.destroyed.total(), m.available as u64);
-    assert!(
-        m.create_errors > 0 || m.created < 100,
-        "1% of creations fail"
-    );
+    // Every creation attempt is accounted for: made, or counted as an error.
+    assert_eq!(faults.creations(), m.created + m.create_errors);
     drop(pool);
     assert_eq!(faults.double_drops(), 0);
     assert_eq!(faults.live(), 0);
