@@ -186,3 +186,11 @@ impl<E: EngineError> From<PoolError<E>> for ScriptError {
         ScriptError::new(error.kind(), error.to_string())
     }
 }
+
+/// A configuration rejected by an engine adapter's constructor, as an `internal` [`ScriptError`] whose message
+/// names the key.
+impl From<crate::config::ConfigError> for ScriptError {
+    fn from(error: crate::config::ConfigError) -> Self {
+        ScriptError::new(ErrorKind::Internal, error.to_string())
+    }
+}

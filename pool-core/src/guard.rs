@@ -168,6 +168,7 @@ impl<E: ScriptEngine> Drop for PooledVm<'_, E> {
 }
 
 /// The return-path checks: `is_broken`, then `reset`. A panic in either counts as failure.
+#[inline]
 fn check_and_reset<E: ScriptEngine>(engine: &E, vm: &mut E::Vm) -> Option<DestroyReason> {
     match catch_unwind(AssertUnwindSafe(|| engine.is_broken(vm))) {
         Ok(false) => {}

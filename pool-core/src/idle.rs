@@ -25,7 +25,7 @@ impl<E: ScriptEngine> Inner<E> {
         let mut i = 0;
         while i < st.idle.len() {
             if st.idle[i].meta.expires_at.reached_by(now_stamp) {
-                evicted.extend(st.idle.remove(i));
+                evicted.push(st.idle.remove(i));
                 report.evicted_lifetime += 1;
             } else {
                 i += 1;
@@ -42,12 +42,12 @@ impl<E: ScriptEngine> Inner<E> {
         let floor = self.floor(&st);
         let idle_timeout = self.config.idle_timeout;
         while st.total() > floor {
-            match st.idle.front() {
+            match st.idle.first() {
                 Some(slot)
                     if !slot.meta.idle_since.is_none()
                         && slot.meta.idle_since.elapsed_at(now_stamp) > idle_timeout =>
                 {
-                    evicted.extend(st.idle.pop_front());
+                    evicted.push(st.idle.remove(0));
                     report.evicted_idle += 1;
                 }
                 _ => break,
@@ -87,7 +87,7 @@ impl<E: ScriptEngine> Inner<E> {
                         continue;
                     }
                     let meta = self.new_meta(&mut st, 0);
-                    st.idle.push_back(Slot { vm, meta });
+                    st.idle.push(Slot { vm, meta });
                     let waker = st.wake_one();
                     drop(st);
                     if let Some(waker) = waker {

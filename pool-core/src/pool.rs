@@ -86,7 +86,7 @@ pub(crate) struct Lease {
 /// Everything the pool's lock protects. Gauges and lifecycle counters live here so that a snapshot is consistent.
 pub(crate) struct State<V> {
     /// Idle instances; the back is the most recently returned (handed out first), the front the longest idle.
-    pub(crate) idle: VecDeque<Slot<V>>,
+    pub(crate) idle: Vec<Slot<V>>,
     pub(crate) in_use: usize,
     pub(crate) creating: usize,
     pub(crate) max_size: usize,
@@ -117,7 +117,7 @@ enum Take<V> {
 impl<V> State<V> {
     fn new(max_size: usize) -> Self {
         Self {
-            idle: VecDeque::new(),
+            idle: Vec::new(),
             in_use: 0,
             creating: 0,
             max_size,
@@ -144,15 +144,22 @@ impl<V> State<V> {
         !self.closed && (!self.idle.is_empty() || self.total() < self.max_size)
     }
 
+    /// Hands out the most recently returned idle instance, if any.
+    #[inline]
+    fn pop_idle(&mut self) -> Option<Slot<V>> {
+        let mut slot = self.idle.pop()?;
+        self.in_use += 1;
+        self.total_uses += 1;
+        slot.meta.uses = slot.meta.uses.saturating_add(1);
+        slot.meta.idle_since = Stamp::NONE;
+        Some(slot)
+    }
+
     fn take(&mut self) -> Take<V> {
         if self.closed {
             return Take::Closed;
         }
-        if let Some(mut slot) = self.idle.pop_back() {
-            self.in_use += 1;
-            self.total_uses += 1;
-            slot.meta.uses = slot.meta.uses.saturating_add(1);
-            slot.meta.idle_since = Stamp::NONE;
+        if let Some(slot) = self.pop_idle() {
             return Take::Idle(slot);
         }
         if self.total() < self.max_size {
@@ -483,6 +490,9 @@ where
         &self,
         timeout: Duration,
     ) -> Result<PooledVm<'_, E>, PoolError<E::Error>> {
+        if let Some(slot) = self.inner().take_idle(Location::caller()) {
+            return Ok(PooledVm::new(PoolRef::Borrowed(self.inner()), slot));
+        }
         let lent = self.inner().acquire_blocking(timeout, Location::caller())?;
         Ok(PooledVm::new(PoolRef::Borrowed(self.inner()), lent))
     }
@@ -604,10 +614,10 @@ where
         st.max_size = max_size;
         let mut dropped = Vec::new();
         while st.total() > max_size {
-            match st.idle.pop_front() {
-                Some(slot) => dropped.push(slot),
-                None => break,
+            if st.idle.is_empty() {
+                break;
             }
+            dropped.push(st.idle.remove(0));
         }
         st.destroyed
             .add(DestroyReason::Resized, dropped.len() as u64);
@@ -689,13 +699,11 @@ impl<E: ScriptEngine> Inner<E> {
     #[inline]
     fn take_idle(&self, location: &'static Location<'static>) -> Option<Slot<E::Vm>> {
         let mut st = lock(&self.state);
-        if st.closed || st.idle.is_empty() {
+        if st.closed {
             return None;
         }
-        match st.take() {
-            Take::Idle(slot) => Some(self.hand_out(st, slot, location)),
-            _ => None,
-        }
+        let slot = st.pop_idle()?;
+        Some(self.hand_out(st, slot, location))
     }
 
     fn acquire_blocking(
@@ -766,23 +774,28 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     /// Lends a taken slot (the lock is released here).
-    #[inline]
+    #[inline(always)]
     fn hand_out(
         &self,
         mut st: MutexGuard<'_, State<E::Vm>>,
-        slot: Slot<E::Vm>,
+        mut slot: Slot<E::Vm>,
         location: &'static Location<'static>,
     ) -> Slot<E::Vm> {
-        let mut slot = slot;
         if self.config.leak_threshold.is_some() {
-            slot.meta.lease = st.add_lease(Lease {
-                acquired_at: self.clock.now(),
-                location,
-                reported: false,
-            });
+            slot.meta.lease = self.lease(&mut st, location);
         }
         drop(st);
         slot
+    }
+
+    /// Records a guard for leak detection.
+    #[cold]
+    fn lease(&self, st: &mut State<E::Vm>, location: &'static Location<'static>) -> u32 {
+        st.add_lease(Lease {
+            acquired_at: self.clock.now(),
+            location,
+            reported: false,
+        })
     }
 
     /// Creates an instance for a caller that reserved a creation slot.
@@ -873,7 +886,7 @@ impl<E: ScriptEngine> Inner<E> {
         });
         let destroyed = match reason {
             None => {
-                st.idle.push_back(Slot { vm, meta });
+                st.idle.push(Slot { vm, meta });
                 None
             }
             Some(reason) => {

@@ -6,9 +6,11 @@ pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use parking_lot::{Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Parking of a thread that waits for an instance.
 pub(crate) mod thread {
@@ -29,8 +31,16 @@ pub(crate) mod thread {
     }
 }
 
-/// Locks, ignoring poisoning: no code that can panic runs while the pool's lock is held, and a poisoned lock must
-/// not take the pool down with it.
+/// Locks. No code that can panic runs while the pool's lock is held; parking_lot's mutex (small, fast uncontended,
+/// adaptive spinning under contention, no poisoning to check on every lock and unlock) serves the pool outside loom.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock()
+}
+
+/// Locks, ignoring poisoning (loom's mutex poisons like std's).
+#[cfg(loom)]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
