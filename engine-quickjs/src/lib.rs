@@ -1,1 +1,548 @@
-//! placeholder
+//! QuickJS (quickjs-ng through `rquickjs`) for vmpool: [`QuickJsEngine`] implements
+//! [`pool_core::ScriptEngine`] with instances of type [`QuickJsVm`], which are `Send` (one QuickJS `Runtime` and
+//! one `Context` each).
+//!
+//! ```
+//! use engine_quickjs::QuickJsEngine;
+//! use pool_core::{EngineConfig, ErrorKind, ScriptEngine};
+//! use serde_json::json;
+//!
+//! let engine = QuickJsEngine::new(EngineConfig::new(
+//!     "function handle(input) { return { sum: input.items.reduce((a, b) => a + b, 0) }; }",
+//! ))?;
+//! let mut vm = engine.create()?;
+//! assert_eq!(engine.call(&mut vm, "handle", &[json!({ "items": [1, 2, 3] })])?, json!({ "sum": 6 }));
+//!
+//! // A request pollutes a prototype and leaves a global behind...
+//! let polluted = engine.eval(&mut vm, "Object.prototype.admin = true; var leftover = 1; ({}).admin");
+//! assert_eq!(polluted?, json!(null)); // ...but the built-ins are frozen: the pollution had no effect.
+//! engine.reset(&mut vm)?; // what the pool does after every use
+//! assert_eq!(engine.eval(&mut vm, "typeof leftover")?, json!("undefined"));
+//!
+//! // Limits end runaway scripts, and the instance then reports itself broken.
+//! let err = engine.eval(&mut vm, "for (;;) { try { for (;;) {} } catch (e) {} }").unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Timeout);
+//! assert!(engine.is_broken(&mut vm));
+//! # Ok::<(), pool_core::ScriptError>(())
+//! ```
+//!
+//! # Values
+//! As for every vmpool engine: `null`/`undefined` are `null`; numbers that are integral and within +-2^53 are
+//! JSON integers, other finite numbers floats, `NaN` and infinities `null`; strings (a string with a lone
+//! surrogate is a `conversion` error); arrays; objects with their own enumerable string keys, read through getters
+//! and `toJSON` as `JSON.stringify` does (a property whose value is `undefined` is left out). Functions, symbols,
+//! BigInts, cyclic structures, nesting deeper than 128 and getters or `toJSON` methods that throw are `conversion`
+//! errors. A result that is a promise is settled first: the pending jobs run, then its value is the result (a
+//! rejection is an `exception`; a promise still pending when no job is left is a `conversion` error).
+//!
+//! `call` calls a global function: a property of the global object, or else a top-level `function`, `let` or
+//! `const` binding of the prelude (so `const handle = (input) => ...` works too).
+//!
+//! # Limits
+//! From [`pool_core::Limits`], per instance:
+//! - `timeout`: wall clock per `eval`, `call` or `reset`, including the promise jobs run afterwards and the
+//!   conversion of the result. Enforced by the runtime's interrupt handler, which keeps saying "interrupt" until
+//!   the operation has returned, so a script cannot catch the interruption and carry on. Error kind `timeout`.
+//! - `memory_mb`: the runtime's allocation limit (the whole instance: built-ins, prelude and request data). Kind
+//!   `memory`.
+//! - `stack_kb`: the runtime's stack limit; deep recursion ends with kind `stack` instead of overflowing the native
+//!   stack. QuickJS ignores limits above 16 MiB, so [`QuickJsEngine::new`] rejects a larger `stack_kb`. The thread
+//!   running the instance needs that much stack plus some margin (Rust threads get 2 MiB by default).
+//!
+//! After a `timeout`, `memory`, `stack` or `internal` error the instance reports
+//! [`is_broken`](pool_core::ScriptEngine::is_broken), and the pool discards it.
+//!
+//! # Isolation
+//! [`Isolation::Strict`] (the default) is built from the shared scripts in [`pool_core::js`]:
+//! - At creation, after the prelude, the lockdown freezes every object reachable from the global object (the
+//!   built-ins, their prototypes, the hidden intrinsics such as `%IteratorPrototype%`, the generator and async
+//!   function prototypes and `%TypedArray%`, and the prelude's global objects and functions), turns each writable
+//!   data property of a prototype into an accessor whose setter defines an own property on the receiver (so
+//!   `obj.toString = f` on a new object still works: the "override mistake"), and makes every global that exists
+//!   at that point non-writable and non-configurable (so the prelude's handlers cannot be reassigned).
+//! - Request source runs through the original `eval`, called indirectly: its `let`, `const` and `class`
+//!   declarations stay local to that evaluation, and its `var` and function declarations become deletable globals.
+//! - Promise jobs run after every `eval` and `call`, under the same deadline; if any are still queued at `reset`
+//!   (only possible after a limit was hit), the reset fails and the instance is discarded.
+//! - `reset` deletes the globals added since creation (string and symbol keyed) and restores the global object's
+//!   prototype; if a global cannot be deleted (defined non-configurable) or the global object was made
+//!   non-extensible, the reset fails and the pool discards the instance.
+//!
+//! So no use can observe: globals added by another use, its declarations, changes to built-ins or prototypes
+//! (`Object.prototype.x = 1`, `Array.prototype.map = ...` and `JSON.parse = ...` have no effect, or throw in strict
+//! code), reassigned globals or handlers, or its pending promise jobs.
+//!
+//! Not covered, by design: state that is not reachable from the global object. That is the prelude's own mutable
+//! state: its top-level `let` and `class` bindings (a request can assign a prelude `let`, so use `const`), the
+//! variables its functions close over, and the contents of `Map`, `Set`, typed array or `Date` objects it holds
+//! (their internal slots cannot be frozen). Also the `Symbol.for` registry, and `FinalizationRegistry` callbacks,
+//! which run whenever the garbage collector gets to them. Prelude code that writes to its own global objects fails
+//! under strict isolation (they are frozen): keep per-request state in local variables.
+//!
+//! [`Isolation::Scrub`] only runs the scrub: globals added since creation are deleted; built-ins and prototypes are
+//! not protected. [`Isolation::None`] does not reset at all, and evaluates request source as a global script (its
+//! `let` declarations persist, as in any script).
+//!
+//! With `verify_reset` (the default), every reset ends by comparing a fingerprint with the baseline taken at
+//! creation: the global object's keys (names and order), prototype and extensibility, and for the core built-ins
+//! (`Object.prototype`, `Array.prototype`, `Function.prototype`, ...) whether they are still frozen (strict) or
+//! still have the same number of keys (scrub: this catches `Object.prototype.x = 1`). A mismatch fails the reset
+//! with an `internal` error and the pool discards the instance. Under scrub, a replaced global value
+//! (`JSON.parse = f`, `handle = f`) is not detected; strict prevents it.
+//!
+//! # Compiled prelude
+//! rquickjs offers no safe way to compile a script once and run the compiled form in another context, so every
+//! instance parses the prelude; [`QuickJsEngine::new`] creates and drops one instance to report prelude errors
+//! (syntax errors name the line) before any pool is built.
+
+#![forbid(unsafe_code)]
+
+mod convert;
+mod deadline;
+mod failure;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pool_core::js::{FINGERPRINT, LOCKDOWN, SCRUB};
+use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
+use rquickjs::context::EvalOptions;
+use rquickjs::function::Rest;
+use rquickjs::{Context, Ctx, Function, Persistent, Runtime};
+
+use crate::convert::{Failure, FromJs, Key};
+use crate::deadline::Deadline;
+use crate::failure::{Phase, describe};
+
+/// Largest `stack_kb` QuickJS honours; it treats larger limits as "no limit".
+pub const MAX_STACK_KB: u64 = 16 * 1024;
+
+/// The shortest deadline given to the adapter's own setup scripts (the lockdown walks every built-in).
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The adapter's functions, kept in the runtime's user data where scripts cannot reach them.
+type Helpers<'js> = Vec<Option<Function<'js>>>;
+const EVAL: usize = 0;
+const SCRUB_FN: usize = 1;
+const CHECK_FN: usize = 2;
+
+/// The QuickJS engine factory: the configuration every instance shares.
+///
+/// See the [crate docs](crate) for the values, limits and isolation it implements.
+#[derive(Debug, Clone)]
+pub struct QuickJsEngine {
+    config: EngineConfig,
+}
+
+/// One QuickJS instance: a `Runtime` with one `Context`, its limits, and the isolation baseline.
+///
+/// `Send` (rquickjs's `parallel` feature), so the pool can move it between threads; every operation takes
+/// `&mut`, so one request uses it at a time.
+pub struct QuickJsVm {
+    // Field order is drop order: the context before its runtime.
+    context: Context,
+    runtime: Runtime,
+    deadline: Arc<Deadline>,
+    broken: bool,
+}
+
+impl std::fmt::Debug for QuickJsVm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuickJsVm")
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for QuickJsVm {
+    fn drop(&mut self) {
+        // Release the helper functions while the context is certainly alive.
+        self.context
+            .with(|ctx| drop(ctx.remove_userdata::<Helpers<'_>>()));
+    }
+}
+
+impl QuickJsEngine {
+    /// Checks `config` and the prelude: creates (and drops) one instance, so a prelude that does not parse or
+    /// throws is reported here rather than by the pool.
+    ///
+    /// # Errors
+    /// - `internal`: a zero limit (which would disable it), or `limits.stack_kb` above 16384 (QuickJS would ignore
+    ///   it); the message names the key.
+    /// - `syntax`: the prelude does not parse (the message names the line); `exception`: it throws.
+    /// - `timeout`, `memory`, `stack`: the prelude or the lockdown ran past a limit.
+    pub fn new(config: EngineConfig) -> Result<Self, ScriptError> {
+        config.limits.validate().map_err(|e| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("invalid QuickJS engine configuration: {e}"),
+            )
+        })?;
+        if config.limits.stack_kb > MAX_STACK_KB {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                format!(
+                    "invalid QuickJS engine configuration: vm_pool.limits.stack_kb: QuickJS ignores stack limits above \
+                     {MAX_STACK_KB} KiB (16 MiB), got {}",
+                    config.limits.stack_kb
+                ),
+            ));
+        }
+        let engine = Self { config };
+        drop(engine.create()?);
+        Ok(engine)
+    }
+
+    /// The configuration this engine was made with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn strict(&self) -> bool {
+        self.config.isolation == Isolation::Strict
+    }
+
+    /// Runs the prelude and sets up isolation in a new instance.
+    fn init(&self, vm: &mut QuickJsVm) -> Result<(), ScriptError> {
+        let limits = &self.config.limits;
+        let deadline = Arc::clone(&vm.deadline);
+        {
+            let _armed = deadline.arm(limits.timeout);
+            vm.context.with(|ctx| -> Result<(), ScriptError> {
+                // Captured before the prelude can replace it.
+                let eval: Function<'_> = ctx
+                    .globals()
+                    .get("eval")
+                    .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
+                store_helpers(&ctx, vec![Some(eval)])?;
+                if !self.config.prelude.is_empty() {
+                    let mut options = EvalOptions::default();
+                    options.strict = false;
+                    options.filename = Some(self.config.prelude_name.clone());
+                    ctx.eval_with_options::<(), _>(self.config.prelude.as_bytes(), options)
+                        .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Prelude))?;
+                }
+                Ok(())
+            })?;
+            self.drain_jobs(vm)?;
+        }
+        if self.config.isolation == Isolation::None {
+            return Ok(());
+        }
+        let _armed = deadline.arm(limits.timeout.max(SETUP_TIMEOUT));
+        vm.context.with(|ctx| -> Result<(), ScriptError> {
+            let setup = |name: &str, source: &str| run_setup(&ctx, &deadline, limits, name, source);
+            if self.strict() {
+                setup("lockdown", LOCKDOWN)?;
+            }
+            let scrub = setup("scrub", SCRUB)?;
+            let check = if self.config.verify_reset {
+                setup("fingerprint", FINGERPRINT)?
+            } else {
+                None
+            };
+            let mut helpers = ctx
+                .remove_userdata::<Helpers<'_>>()
+                .ok()
+                .flatten()
+                .map(|b| *b)
+                .unwrap_or_default();
+            helpers.resize(CHECK_FN + 1, None);
+            helpers[SCRUB_FN] = scrub;
+            helpers[CHECK_FN] = check;
+            store_helpers(&ctx, helpers)
+        })
+    }
+
+    /// Runs `body` under the deadline, then the pending jobs, then settles and converts the result.
+    fn run<F>(&self, vm: &mut QuickJsVm, phase: Phase, body: F) -> Result<Value, ScriptError>
+    where
+        F: for<'js> FnOnce(&Ctx<'js>) -> Result<rquickjs::Value<'js>, Failure>,
+    {
+        let result = self.run_inner(vm, phase, body);
+        if result.as_ref().is_err_and(|e| e.kind().taints_instance()) {
+            vm.broken = true;
+        }
+        result
+    }
+
+    fn run_inner<F>(&self, vm: &mut QuickJsVm, phase: Phase, body: F) -> Result<Value, ScriptError>
+    where
+        F: for<'js> FnOnce(&Ctx<'js>) -> Result<rquickjs::Value<'js>, Failure>,
+    {
+        let limits = &self.config.limits;
+        let deadline = Arc::clone(&vm.deadline);
+        let _armed = deadline.arm(limits.timeout);
+        let saved = vm.context.with(|ctx| match body(&ctx) {
+            Ok(value) => Ok(Persistent::save(&ctx, value)),
+            Err(failure) => Err(describe(&ctx, &deadline, limits, failure, phase)),
+        });
+        let saved = match saved {
+            Ok(saved) => saved,
+            Err(e) if e.kind().taints_instance() => return Err(e),
+            Err(e) => {
+                // Jobs the failed source queued still belong to this use: run them now, not in the next one.
+                return match self.drain_jobs(vm) {
+                    Err(job) if job.kind().taints_instance() => Err(job),
+                    _ => Err(e),
+                };
+            }
+        };
+        let jobs = self.drain_jobs(vm);
+        vm.context.with(|ctx| {
+            let value = saved
+                .restore(&ctx)
+                .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
+            jobs?;
+            let value = match value.as_promise() {
+                None => value,
+                Some(promise) => match promise.result::<rquickjs::Value<'_>>() {
+                    None => {
+                        return Err(ScriptError::new(
+                            ErrorKind::Conversion,
+                            "the result is a promise that is still pending after all jobs ran",
+                        ));
+                    }
+                    Some(settled) => settled
+                        .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Call))?,
+                },
+            };
+            FromJs::new(&deadline, limits.memory_bytes())
+                .convert(value, Key::Root)
+                .map_err(|failure| describe(&ctx, &deadline, limits, failure, Phase::Convert))
+        })
+    }
+
+    /// Runs the queued promise jobs until none is left, under the armed deadline. A job that hits a limit fails
+    /// the operation with that kind; the first job that throws otherwise fails it with an `exception`.
+    fn drain_jobs(&self, vm: &mut QuickJsVm) -> Result<(), ScriptError> {
+        let limits = &self.config.limits;
+        let mut first_error = None;
+        loop {
+            if vm.deadline.expired() {
+                return Err(ScriptError::timeout(limits.timeout));
+            }
+            match vm.runtime.execute_pending_job() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(job) => {
+                    let err = job.0.with(|ctx| {
+                        describe(
+                            &ctx,
+                            &vm.deadline,
+                            limits,
+                            Failure::Js(rquickjs::Error::Exception),
+                            Phase::Call,
+                        )
+                    });
+                    if err.kind().taints_instance() {
+                        return Err(err);
+                    }
+                    first_error.get_or_insert_with(|| {
+                        ScriptError::new(err.kind(), format!("in a promise job: {}", err.message()))
+                    });
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn reset_inner(&self, vm: &mut QuickJsVm) -> Result<(), ScriptError> {
+        if vm.runtime.is_job_pending() {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "reset failed: promise jobs are still queued (the last use hit a limit)",
+            ));
+        }
+        let limits = &self.config.limits;
+        let deadline = Arc::clone(&vm.deadline);
+        let _armed = deadline.arm(limits.timeout);
+        vm.context.with(|ctx| {
+            let (scrub, check) = {
+                let helpers = ctx.userdata::<Helpers<'_>>();
+                let get = |i: usize| helpers.as_ref().and_then(|h| h.get(i).cloned().flatten());
+                (get(SCRUB_FN), get(CHECK_FN))
+            };
+            let scrub = scrub.ok_or_else(|| {
+                ScriptError::new(ErrorKind::Internal, "reset failed: the scrub is missing")
+            })?;
+            let fail =
+                |e: rquickjs::Error| describe(&ctx, &deadline, limits, e.into(), Phase::Internal);
+            if let Some(problem) = scrub.call::<_, Option<String>>(()).map_err(fail)? {
+                return Err(ScriptError::new(
+                    ErrorKind::Internal,
+                    format!("reset failed: {problem}"),
+                ));
+            }
+            if let Some(check) = check
+                && let Some(problem) = check.call::<_, Option<String>>(()).map_err(fail)?
+            {
+                return Err(ScriptError::new(
+                    ErrorKind::Internal,
+                    format!("reset verification failed: {problem}"),
+                ));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Evaluates one of the shared isolation scripts and calls the function it evaluates to.
+fn run_setup<'js>(
+    ctx: &Ctx<'js>,
+    deadline: &Deadline,
+    limits: &pool_core::Limits,
+    name: &str,
+    source: &str,
+) -> Result<Option<Function<'js>>, ScriptError> {
+    let fail = |e: rquickjs::Error| {
+        let err = describe(ctx, deadline, limits, e.into(), Phase::Internal);
+        if err.kind() == ErrorKind::Internal {
+            ScriptError::new(ErrorKind::Internal, format!("{name}: {}", err.message()))
+        } else {
+            err
+        }
+    };
+    let mut options = EvalOptions::default();
+    options.strict = false;
+    options.filename = Some(format!("vmpool:{name}"));
+    let make: Function<'js> = ctx.eval_with_options(source, options).map_err(fail)?;
+    let made: rquickjs::Value<'js> = make.call(()).map_err(fail)?;
+    Ok(made.into_function())
+}
+
+fn store_helpers<'js>(ctx: &Ctx<'js>, helpers: Helpers<'js>) -> Result<(), ScriptError> {
+    ctx.store_userdata(helpers).map(drop).map_err(|e| {
+        ScriptError::new(
+            ErrorKind::Internal,
+            format!("cannot store the isolation helpers: {e}"),
+        )
+    })
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+impl ScriptEngine for QuickJsEngine {
+    type Vm = QuickJsVm;
+    type Error = ScriptError;
+
+    fn create(&self) -> Result<QuickJsVm, ScriptError> {
+        let limits = &self.config.limits;
+        let runtime = Runtime::new().map_err(|e| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("cannot create a QuickJS runtime: {e}"),
+            )
+        })?;
+        runtime.set_memory_limit(limits.memory_bytes());
+        runtime.set_max_stack_size(limits.stack_bytes());
+        let deadline = Arc::new(Deadline::new());
+        let handler_deadline = Arc::clone(&deadline);
+        runtime.set_interrupt_handler(Some(Box::new(move || handler_deadline.expired())));
+        let context = Context::full(&runtime).map_err(|e| match e {
+            rquickjs::Error::Allocation => ScriptError::new(
+                ErrorKind::Memory,
+                format!(
+                    "the memory limit of {} MiB is too small for a QuickJS context",
+                    limits.memory_mb
+                ),
+            ),
+            e => ScriptError::new(
+                ErrorKind::Internal,
+                format!("cannot create a QuickJS context: {e}"),
+            ),
+        })?;
+        let mut vm = QuickJsVm {
+            context,
+            runtime,
+            deadline,
+            broken: false,
+        };
+        self.init(&mut vm)?;
+        Ok(vm)
+    }
+
+    fn eval(&self, vm: &mut QuickJsVm, source: &str) -> Result<Value, ScriptError> {
+        if source.len() > self.config.max_source_bytes {
+            return Err(ScriptError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "source is {} bytes, more than the limit of {} bytes (max_source_bytes)",
+                    source.len(),
+                    self.config.max_source_bytes
+                ),
+            ));
+        }
+        if self.config.isolation == Isolation::None {
+            return self.run(vm, Phase::Script, |ctx| {
+                let mut options = EvalOptions::default();
+                options.strict = false;
+                options.filename = Some("input".to_owned());
+                Ok(ctx.eval_with_options(source, options)?)
+            });
+        }
+        self.run(vm, Phase::IndirectEval, |ctx| {
+            let eval = ctx
+                .userdata::<Helpers<'_>>()
+                .and_then(|h| h.get(EVAL).cloned().flatten());
+            let eval = eval.ok_or_else(|| {
+                ScriptError::new(ErrorKind::Internal, "the original eval is missing")
+            })?;
+            Ok(eval.call((source,))?)
+        })
+    }
+
+    fn call(
+        &self,
+        vm: &mut QuickJsVm,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        self.run(vm, Phase::Call, |ctx| {
+            let mut target: rquickjs::Value<'_> = ctx.globals().get(function)?;
+            if !target.is_function() && is_identifier(function) {
+                // A top-level `const`/`let` binding of the prelude is not a property of the global object.
+                target = ctx.eval(format!(
+                    "typeof {function} === 'function' ? {function} : undefined"
+                ))?;
+            }
+            let Some(target) = target.into_function() else {
+                return Err(ScriptError::new(
+                    ErrorKind::Exception,
+                    format!("no global function `{function}`"),
+                )
+                .into());
+            };
+            let mut converted = Vec::with_capacity(args.len());
+            for arg in args {
+                converted.push(convert::to_js(ctx, arg, 0)?);
+            }
+            Ok(target.call((Rest(converted),))?)
+        })
+    }
+
+    fn reset(&self, vm: &mut QuickJsVm) -> Result<(), ScriptError> {
+        if self.config.isolation == Isolation::None {
+            return Ok(());
+        }
+        let result = self.reset_inner(vm);
+        if result.is_err() {
+            vm.broken = true;
+        }
+        result
+    }
+
+    fn is_broken(&self, vm: &mut QuickJsVm) -> bool {
+        vm.broken
+    }
+
+    fn memory_usage(&self, vm: &mut QuickJsVm) -> Option<usize> {
+        usize::try_from(vm.runtime.memory_usage().memory_used_size).ok()
+    }
+}

@@ -1,0 +1,293 @@
+//! Conversion between [`pool_core::Value`] (JSON-like) and QuickJS values, with the shared semantics.
+
+use pool_core::{ErrorKind, ScriptError, Value};
+use rquickjs::function::This;
+use rquickjs::object::Property;
+use rquickjs::{Array, Ctx, Object, Type};
+
+use crate::deadline::Deadline;
+
+/// Deepest nesting of arrays and objects converted either way.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Largest magnitude of a float that converts to a JSON integer: 2^53.
+const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
+
+/// Why a step failed: a QuickJS error (an exception may be pending in the context) or an error already described.
+pub(crate) enum Failure {
+    Js(rquickjs::Error),
+    Script(ScriptError),
+}
+
+impl From<rquickjs::Error> for Failure {
+    fn from(e: rquickjs::Error) -> Self {
+        Failure::Js(e)
+    }
+}
+
+impl From<ScriptError> for Failure {
+    fn from(e: ScriptError) -> Self {
+        Failure::Script(e)
+    }
+}
+
+fn conversion(message: impl Into<String>) -> Failure {
+    Failure::Script(ScriptError::new(ErrorKind::Conversion, message))
+}
+
+/// Converts a host value into a QuickJS value. Objects and arrays are built with own data properties (never
+/// through setters a script may have put on a prototype), so `{"__proto__": 1}` is an own key as in `JSON.parse`.
+pub(crate) fn to_js<'js>(
+    ctx: &Ctx<'js>,
+    value: &Value,
+    depth: usize,
+) -> Result<rquickjs::Value<'js>, Failure> {
+    let data = |v| Property::from(v).writable().enumerable().configurable();
+    Ok(match value {
+        Value::Null => rquickjs::Value::new_null(ctx.clone()),
+        Value::Bool(b) => rquickjs::Value::new_bool(ctx.clone(), *b),
+        Value::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+            Some(i) => rquickjs::Value::new_int(ctx.clone(), i),
+            None => rquickjs::Value::new_number(ctx.clone(), n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
+        Value::Array(items) => {
+            if depth >= MAX_DEPTH {
+                return Err(conversion(format!(
+                    "argument is nested deeper than {MAX_DEPTH} levels"
+                )));
+            }
+            let array = Array::new(ctx.clone())?;
+            for (i, item) in items.iter().enumerate() {
+                let index =
+                    u32::try_from(i).map_err(|_| conversion("argument array is too long"))?;
+                array
+                    .as_object()
+                    .prop(index, data(to_js(ctx, item, depth + 1)?))?;
+            }
+            array.into_value()
+        }
+        Value::Object(map) => {
+            if depth >= MAX_DEPTH {
+                return Err(conversion(format!(
+                    "argument is nested deeper than {MAX_DEPTH} levels"
+                )));
+            }
+            let object = Object::new(ctx.clone())?;
+            for (key, item) in map {
+                object.prop(key.as_str(), data(to_js(ctx, item, depth + 1)?))?;
+            }
+            object.into_value()
+        }
+    })
+}
+
+/// A float as a JSON number: integral values within +-2^53 become integers, NaN and infinities become null.
+pub(crate) fn number(f: f64) -> Value {
+    if !f.is_finite() {
+        return Value::Null;
+    }
+    if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
+        // Exact: |f| <= 2^53 fits an i64 and has no fraction. -0 becomes 0, as in JSON.stringify.
+        #[allow(clippy::cast_possible_truncation)]
+        return Value::from(f as i64);
+    }
+    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+/// State of one conversion of a script value to a host value.
+pub(crate) struct FromJs<'a, 'js> {
+    deadline: &'a Deadline,
+    /// Most values one conversion may produce (see [`FromJs::new`]).
+    max_values: usize,
+    /// The objects being converted, outermost first, to report cycles.
+    ancestors: Vec<Object<'js>>,
+    steps: usize,
+}
+
+impl<'a, 'js> FromJs<'a, 'js> {
+    /// A conversion bounded by `deadline` and by `memory_limit`: a QuickJS value takes at least 16 bytes of the
+    /// instance's heap, so a result of more than `memory_limit / 16` values can only come from a sparse array
+    /// (`a.length = 4e9`) and is refused before it exhausts the host's memory.
+    pub(crate) fn new(deadline: &'a Deadline, memory_limit: usize) -> Self {
+        Self {
+            deadline,
+            max_values: (memory_limit / 16).max(1024),
+            ancestors: Vec::new(),
+            steps: 0,
+        }
+    }
+
+    /// Converts `value` (found under `key`, passed to `toJSON` as `JSON.stringify` does).
+    pub(crate) fn convert(
+        &mut self,
+        value: rquickjs::Value<'js>,
+        key: Key<'_>,
+    ) -> Result<Value, Failure> {
+        self.convert_inner(value, key, true)
+    }
+
+    fn convert_inner(
+        &mut self,
+        value: rquickjs::Value<'js>,
+        key: Key<'_>,
+        to_json: bool,
+    ) -> Result<Value, Failure> {
+        self.steps += 1;
+        if self.steps > self.max_values {
+            return Err(self.too_many());
+        }
+        if self.steps.is_multiple_of(256) && self.deadline.expired() {
+            return Err(Failure::Js(rquickjs::Error::Exception));
+        }
+        match value.type_of() {
+            Type::Uninitialized | Type::Undefined | Type::Null => Ok(Value::Null),
+            Type::Bool => Ok(Value::Bool(value.as_bool().unwrap_or_default())),
+            Type::Int => Ok(Value::from(value.as_int().unwrap_or_default())),
+            Type::Float => Ok(number(value.as_float().unwrap_or(f64::NAN))),
+            Type::String => match value.as_string().map(rquickjs::String::to_string) {
+                Some(Ok(s)) => Ok(Value::String(s)),
+                _ => Err(conversion(
+                    "cannot convert a string that is not valid Unicode (it has a lone surrogate)",
+                )),
+            },
+            Type::Symbol => Err(conversion(format!("cannot convert a symbol{}", at(key)))),
+            Type::BigInt => Err(conversion(format!("cannot convert a BigInt{}", at(key)))),
+            Type::Function | Type::Constructor => {
+                Err(conversion(format!("cannot convert a function{}", at(key))))
+            }
+            Type::Module | Type::Unknown => Err(conversion(format!(
+                "cannot convert a {}{}",
+                value.type_name(),
+                at(key)
+            ))),
+            Type::Array | Type::Object | Type::Exception | Type::Promise | Type::Proxy => {
+                let object = value
+                    .into_object()
+                    .ok_or_else(|| conversion("expected an object"))?;
+                self.object(object, key, to_json)
+            }
+        }
+    }
+
+    fn too_many(&self) -> Failure {
+        conversion(format!(
+            "cannot convert more than {} values (a sparse array?): more than the memory limit could hold",
+            self.max_values
+        ))
+    }
+
+    fn object(
+        &mut self,
+        object: Object<'js>,
+        key: Key<'_>,
+        to_json: bool,
+    ) -> Result<Value, Failure> {
+        if to_json {
+            let method: rquickjs::Value<'js> = object.get("toJSON")?;
+            if let Some(method) = method.as_function() {
+                let replaced: rquickjs::Value<'js> =
+                    method.call((This(object.clone()), key.to_string()))?;
+                return self.convert_inner(replaced, key, false);
+            }
+        }
+        if self
+            .ancestors
+            .iter()
+            .any(|a| a.as_value() == object.as_value())
+        {
+            return Err(conversion(format!(
+                "cannot convert a cyclic structure{}",
+                at(key)
+            )));
+        }
+        if self.ancestors.len() >= MAX_DEPTH {
+            return Err(conversion(format!(
+                "cannot convert a value nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.ancestors.push(object.clone());
+        let result = if object.is_array() {
+            // Not `Array::len`, which asserts that `length` is an int.
+            let length: rquickjs::Value<'js> = object.get("length")?;
+            let length = length.as_number().unwrap_or(0.0);
+            if !(0.0..=f64::from(u32::MAX)).contains(&length) {
+                return Err(conversion("cannot convert an array with an invalid length"));
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let length = length as u32;
+            if length as usize > self.max_values {
+                return Err(self.too_many());
+            }
+            let mut items = Vec::with_capacity((length as usize).min(1024));
+            for i in 0..length {
+                let item: rquickjs::Value<'js> = object.get(i)?;
+                items.push(self.convert(item, Key::Index(i))?);
+            }
+            Value::Array(items)
+        } else {
+            let mut map = serde_json::Map::new();
+            for name in object.keys::<String>() {
+                let name = name?;
+                let item: rquickjs::Value<'js> = object.get(name.as_str())?;
+                // As in JSON.stringify, a property whose value is undefined is left out.
+                if item.is_undefined() {
+                    continue;
+                }
+                let item = self.convert(item, Key::Name(&name))?;
+                map.insert(name, item);
+            }
+            Value::Object(map)
+        };
+        self.ancestors.pop();
+        Ok(result)
+    }
+}
+
+/// Where a value was found: the key `toJSON` receives and error messages name.
+#[derive(Clone, Copy)]
+pub(crate) enum Key<'k> {
+    /// The value itself (the key is the empty string, as in `JSON.stringify`).
+    Root,
+    /// An array element.
+    Index(u32),
+    /// An object property.
+    Name(&'k str),
+}
+
+impl std::fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Root => Ok(()),
+            Key::Index(i) => write!(f, "{i}"),
+            Key::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+fn at(key: Key<'_>) -> String {
+    match key {
+        Key::Root => String::new(),
+        key => format!(" (at key `{key}`)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_the_shared_rules() {
+        assert_eq!(number(2.0), Value::from(2));
+        assert_eq!(number(-0.0), Value::from(0));
+        assert_eq!(number(1.5), serde_json::json!(1.5));
+        assert_eq!(number(MAX_SAFE), Value::from(9_007_199_254_740_992_i64));
+        assert_eq!(
+            number(MAX_SAFE * 2.0),
+            serde_json::json!(18_014_398_509_481_984.0)
+        );
+        assert_eq!(number(f64::NAN), Value::Null);
+        assert_eq!(number(f64::INFINITY), Value::Null);
+        assert_eq!(number(f64::NEG_INFINITY), Value::Null);
+    }
+}

@@ -1,0 +1,243 @@
+//! Each limit ends a script with its error kind and leaves the instance broken; config that would disable a
+//! limit is rejected.
+
+use std::time::Duration;
+
+use engine_quickjs::{QuickJsEngine, QuickJsVm};
+use pool_core::{EngineConfig, ErrorKind, Isolation, Limits, ScriptEngine, ScriptError};
+
+fn limited(limits: Limits) -> QuickJsEngine {
+    QuickJsEngine::new(
+        EngineConfig::new("function recurse(n) { return recurse(n + 1) + 1; }").limits(limits),
+    )
+    .unwrap()
+}
+
+fn small() -> Limits {
+    Limits {
+        timeout: Duration::from_millis(200),
+        memory_mb: 16,
+        stack_kb: 256,
+    }
+}
+
+fn expect(
+    engine: &QuickJsEngine,
+    vm: &mut QuickJsVm,
+    result: Result<serde_json::Value, ScriptError>,
+    kind: ErrorKind,
+    needle: &str,
+) {
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), kind, "{err}");
+    assert!(err.to_string().contains(needle), "{err}");
+    assert!(
+        engine.is_broken(vm),
+        "{kind} must leave the instance broken"
+    );
+}
+
+#[test]
+fn runaway_loop_times_out() {
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(&mut vm, "for (;;) {}");
+    expect(&engine, &mut vm, result, ErrorKind::Timeout, "200ms");
+}
+
+#[test]
+fn timeout_cannot_be_swallowed() {
+    for isolation in [Isolation::Strict, Isolation::Scrub, Isolation::None] {
+        let engine = QuickJsEngine::new(
+            EngineConfig::new("function spin() { for (;;) { try { for (;;) {} } catch (e) {} finally { continue; } } }")
+                .limits(small())
+                .isolation(isolation),
+        )
+        .unwrap();
+        let mut vm = engine.create().unwrap();
+        let result = engine.eval(&mut vm, "for (;;) { try { for (;;) {} } catch (e) {} }");
+        expect(&engine, &mut vm, result, ErrorKind::Timeout, "time limit");
+        let mut vm = engine.create().unwrap();
+        let result = engine.call(&mut vm, "spin", &[]);
+        expect(&engine, &mut vm, result, ErrorKind::Timeout, "time limit");
+    }
+}
+
+#[test]
+fn promise_jobs_run_under_the_deadline() {
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(
+        &mut vm,
+        "function again() { Promise.resolve().then(again); } again(); 1",
+    );
+    expect(&engine, &mut vm, result, ErrorKind::Timeout, "time limit");
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(&mut vm, "(async () => { await null; for (;;) {} })()");
+    expect(&engine, &mut vm, result, ErrorKind::Timeout, "time limit");
+}
+
+#[test]
+fn conversion_runs_under_the_deadline() {
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(&mut vm, "({ get slow() { for (;;) {} } })");
+    expect(&engine, &mut vm, result, ErrorKind::Timeout, "time limit");
+}
+
+#[test]
+fn deep_recursion_hits_the_stack_limit() {
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    let result = engine.call(&mut vm, "recurse", &[serde_json::json!(0)]);
+    expect(&engine, &mut vm, result, ErrorKind::Stack, "256 KiB");
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(
+        &mut vm,
+        "(function f() { try { return f(); } catch (e) { return f(); } })()",
+    );
+    assert!(
+        matches!(
+            result.as_ref().unwrap_err().kind(),
+            ErrorKind::Stack | ErrorKind::Timeout
+        ),
+        "{result:?}"
+    );
+    assert!(engine.is_broken(&mut vm));
+    // Deeply nested source is refused by the parser without overflowing the native stack.
+    let mut vm = engine.create().unwrap();
+    let nested = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
+    let result = engine.eval(&mut vm, &nested);
+    expect(&engine, &mut vm, result, ErrorKind::Stack, "stack limit");
+}
+
+#[test]
+fn memory_growth_hits_the_memory_limit() {
+    let engine = limited(Limits {
+        timeout: Duration::from_secs(10),
+        ..small()
+    });
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(
+        &mut vm,
+        "const a = []; for (;;) a.push('x'.repeat(1000) + a.length);",
+    );
+    expect(&engine, &mut vm, result, ErrorKind::Memory, "16 MiB");
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(
+        &mut vm,
+        "const m = new Map(); for (let i = 0; ; i++) m.set(i, { i, s: String(i) });",
+    );
+    expect(&engine, &mut vm, result, ErrorKind::Memory, "memory limit");
+    // Catching the out-of-memory error does not help for long.
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    let result = engine.eval(
+        &mut vm,
+        "const keep = []; for (;;) { try { keep.push(new Array(1e5).fill(1)); } catch (e) {} }",
+    );
+    assert!(
+        matches!(
+            result.as_ref().unwrap_err().kind(),
+            ErrorKind::Memory | ErrorKind::Timeout
+        ),
+        "{result:?}"
+    );
+    assert!(engine.is_broken(&mut vm));
+}
+
+#[test]
+fn ordinary_errors_do_not_break_the_instance() {
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    assert_eq!(
+        engine
+            .eval(&mut vm, "throw new Error('x')")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Exception
+    );
+    assert_eq!(
+        engine.eval(&mut vm, "1 +").unwrap_err().kind(),
+        ErrorKind::Syntax
+    );
+    assert_eq!(
+        engine.eval(&mut vm, "(() => {})").unwrap_err().kind(),
+        ErrorKind::Conversion
+    );
+    assert!(!engine.is_broken(&mut vm));
+    engine.reset(&mut vm).unwrap();
+    assert_eq!(
+        engine.eval(&mut vm, "6 * 7").unwrap(),
+        serde_json::json!(42)
+    );
+}
+
+#[test]
+fn memory_usage_is_reported_and_grows() {
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    let before = engine.memory_usage(&mut vm).unwrap();
+    assert!(before > 0);
+    engine
+        .eval(&mut vm, "globalThis.big = new Array(100000).fill(1); 0")
+        .unwrap();
+    assert!(engine.memory_usage(&mut vm).unwrap() > before + 100_000);
+}
+
+fn rejected(limits: Limits, key: &str) {
+    let err = QuickJsEngine::new(EngineConfig::default().limits(limits)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Internal);
+    assert!(err.message().contains(key), "{err}");
+}
+
+#[test]
+fn config_that_would_disable_a_limit_is_rejected() {
+    rejected(
+        Limits {
+            timeout: Duration::ZERO,
+            ..Limits::default()
+        },
+        "limits.timeout",
+    );
+    rejected(
+        Limits {
+            memory_mb: 0,
+            ..Limits::default()
+        },
+        "limits.memory_mb",
+    );
+    rejected(
+        Limits {
+            stack_kb: 0,
+            ..Limits::default()
+        },
+        "limits.stack_kb",
+    );
+    rejected(
+        Limits {
+            stack_kb: 16 * 1024 + 1,
+            ..Limits::default()
+        },
+        "limits.stack_kb",
+    );
+    assert!(
+        QuickJsEngine::new(EngineConfig::default().limits(Limits {
+            stack_kb: 16 * 1024,
+            ..Limits::default()
+        }))
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_memory_limit_too_small_for_the_engine_is_reported() {
+    let err = QuickJsEngine::new(EngineConfig::default().limits(Limits {
+        memory_mb: 1,
+        ..Limits::default()
+    }));
+    // 1 MiB may or may not hold a locked-down context; either way there is no panic and no silent success.
+    if let Err(err) = err {
+        assert_eq!(err.kind(), ErrorKind::Memory, "{err}");
+    }
+}
