@@ -1,1 +1,573 @@
-//! placeholder
+//! Lua 5.4 for vmpool, through [`mlua`]: sandboxed instances, strict isolation between uses, and limits on
+//! time, memory and stack that a script cannot catch.
+//!
+//! ```
+//! use engine_lua::LuaEngine;
+//! use pool_core::{EngineConfig, ErrorKind, ScriptEngine, Value};
+//! use serde_json::json;
+//!
+//! let engine = LuaEngine::new(EngineConfig::new(
+//!     r#"
+//!     function handle(input)
+//!       local s = 0
+//!       for _, v in ipairs(input.items) do s = s + v end
+//!       return { sum = s, n = #input.items }
+//!     end
+//!     "#,
+//! ))?;
+//! let mut vm = engine.create()?;
+//! let out = engine.call(&mut vm, "handle", &[json!({ "items": [1, 2, 3] })])?;
+//! assert_eq!(out, json!({ "sum": 6, "n": 3 }));
+//!
+//! // A use's globals are gone after the reset the pool makes between uses.
+//! engine.eval(&mut vm, "leftover = 1")?;
+//! engine.reset(&mut vm)?;
+//! assert_eq!(engine.eval(&mut vm, "leftover")?, Value::Null);
+//!
+//! // The sandbox: no files, no commands.
+//! let err = engine.eval(&mut vm, "io.open('/etc/passwd')").unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Exception);
+//! # Ok::<(), pool_core::ScriptError>(())
+//! ```
+//!
+//! # Sandbox
+//! Every instance, whatever its isolation policy, gets only these globals: `assert`, `error`, `ipairs`, `next`,
+//! `pairs`, `rawequal`, `rawget`, `rawlen`, `rawset`, `select`, `tonumber`, `tostring`, `type`, `getmetatable`,
+//! `setmetatable`, `pcall`, `xpcall`, `load`, `collectgarbage`, `_G`, `_VERSION`, and the libraries `string`,
+//! `table`, `math`, `utf8`, `coroutine` and `os`. In particular:
+//! - no `io`, `debug`, `package`, `require`, `dofile`, `loadfile`, `print` or `warn`, and `os` has only `time`,
+//!   `clock` and `date`: a script cannot read a file, run a command or load native code;
+//! - `load` accepts text chunks only (binary chunks, which can crash the VM, are refused) and, without an explicit
+//!   environment, loads into the environment of the current use; `string.dump` is removed; `eval` itself
+//!   refuses binary chunks;
+//! - `collectgarbage` only answers `"count"`;
+//! - `setmetatable` refuses metatables with a `__gc` field, because Lua runs finalizers with hooks switched off,
+//!   so a looping finalizer could never be stopped;
+//! - the shared string metatable is hidden (`getmetatable("")` is `false`), so scripts cannot change the
+//!   methods of strings;
+//! - the host-side global table of the state is emptied: only the sandbox environments are reachable.
+//!
+//! # Isolation
+//! The policy is [`EngineConfig::isolation`]; [`ScriptEngine::reset`] applies it and the pool calls it after
+//! every use.
+//!
+//! **`Strict`** (the default) runs each use in its own environment table whose `__index` is a read-only
+//! baseline (the sandbox globals plus the globals the prelude defined); a reset replaces that table with a new
+//! one, which costs well under a microsecond. What it covers:
+//! - globals a use creates or reassigns, including `_G.x = ...`, the prelude's handler functions
+//!   (`handle = nil`) and globals written by `eval`'d chunks and by `load`ed chunks;
+//! - global writes made *by prelude functions* while serving a use: the prelude's functions run with an
+//!   environment that reads from and writes to the current use's table, so they are dropped with it;
+//! - library tables (`string`, `table`, `math`, `utf8`, `coroutine`, `os`): scripts see read-only views
+//!   (`__index` reads, `__newindex` raises, `__pairs` iterates, `__len` counts, `__metatable` hides the
+//!   metatable); `rawset` refuses them, so they cannot gain raw fields either;
+//! - tables the prelude stored in globals, deeply (their table fields, and the `__index` tables of their
+//!   metatables): read-only views as well, so `Handlers.foo = evil` fails. `setmetatable(obj, Class)` with such
+//!   a view installs the table behind it (so methods and metamethods work) and `getmetatable(obj)` answers the
+//!   view again;
+//! - the shared string metatable (hidden in every mode), and there is no `package.loaded` at all;
+//! - `math.randomseed` is removed, so one use cannot make the next use's random numbers predictable.
+//!
+//! What it does not cover: state the prelude keeps in its own `local` variables (upvalues) or in tables it
+//! reaches only through them: a prelude function that counts calls in a `local` counter shares the counter
+//! between uses. Objects a host puts into the state through [`LuaVm::lua`] are outside the sandbox too. Scripts
+//! notice the design in three places: `pairs(_G)` lists only the current use's own globals, a library or
+//! prelude table is empty to `next`/`rawget`/`rawlen` (use `pairs`, indexing and `#`), and `setmetatable(_G,
+//! ...)` fails (the environment's metatable is protected).
+//!
+//! **`Scrub`** keeps one ordinary global table and, on reset, deletes the globals added since creation (the Go
+//! guide's behaviour). Reassigned globals and changes inside library or prelude tables survive.
+//!
+//! **`None`** does nothing between uses.
+//!
+//! With [`EngineConfig::verify_reset`] (the default), a reset also checks a cheap fingerprint and fails with an
+//! `internal` error on a mismatch, so that the pool discards the instance. Strict: the prelude's own environment
+//! is still empty, every read-only view of a library or prelude global is still empty, the string metatable and
+//! the environment metatables are intact, and the baseline has as many globals as at creation. Scrub: no global
+//! outside the baseline remains, none of the baseline is missing, the global table has no metatable and the
+//! string metatable is intact. `None` neither resets nor verifies.
+//!
+//! # Limits
+//! From [`EngineConfig::limits`]; an instance that hit any of them reports [`ScriptEngine::is_broken`] and
+//! refuses further use.
+//! - **timeout**: an instruction-count hook (every 1000 instructions, in every coroutine) compares the clock with
+//!   the deadline. When it passes, the hook raises an error and re-installs itself to raise again on *every*
+//!   instruction until the call returns, so `while true do pcall(function() while true do end end) end` still
+//!   ends with `timeout`. The deadline also covers converting the result. A single call into a C function cannot
+//!   be interrupted: pattern matching (`string.find` and friends) with a backtracking pattern on a long subject
+//!   can run past the deadline before the hook gets control back.
+//! - **memory_mb**: mlua's allocator limit for the whole state. A script that catches the allocation error with
+//!   `pcall`, `xpcall`, `coroutine.resume`, `coroutine.close` or `load` gets it raised again, and the failure is
+//!   recorded, so the call ends with `memory` either way.
+//! - **stack_kb**: Lua keeps its call stack on the heap and never recurses natively for Lua-to-Lua calls, so a
+//!   native stack overflow cannot happen (nested C calls stop at Lua's limit of 200 with "C stack overflow").
+//!   `stack_kb` becomes a maximum call depth of `stack_kb * 1024 / 128` frames (128 bytes being roughly one
+//!   frame's `CallInfo` plus its stack slots), at least 16; the hook checks it with the deadline, so a recursion
+//!   can overshoot by the frames made in 1000 instructions before it ends with `stack`. Lua's own "stack
+//!   overflow" (a million stack slots) and "C stack overflow" also end with `stack`, even if caught by `pcall`.
+//!
+//! # Known gaps
+//! - A C function runs to completion before the hook regains control: Lua pattern matching with a
+//!   backtracking pattern on a long subject (`("a"):rep(1e5):find(".-.-b")`) can run far past the deadline.
+//!   Memory bounds the subject, not the time.
+//! - A `__close` metamethod of a to-be-closed variable that runs *because a limit stopped the call* runs with
+//!   hooks off (the error is raised from inside the hook), so a `__close` that loops forever then hangs the call.
+//!   A `__close` that runs on an ordinary block exit or error is timed as usual.
+//!
+//! # Values
+//! nil is `null`; integers are integers; a float with an integral value within +-2^53 becomes an integer (so
+//! `4/2` is `2`), NaN and infinities become `null`, other floats stay floats. A table whose keys are exactly
+//! `1..n` (n >= 1) is an array; any other table is an object whose keys are strings, or integers written in
+//! decimal; an empty table is `{}`. Tables are read raw, except that a `__pairs` metamethod is honoured (and
+//! runs under the deadline); `__index` is not consulted. Functions, coroutines, userdata, strings that are not
+//! UTF-8, other key types, cyclic tables, nesting deeper than 128 and a `__pairs` that fails are `conversion`
+//! errors. In the other direction, `null` is nil (a `null` array element leaves a hole), numbers that fit `i64`
+//! are integers, other numbers floats.
+//!
+//! # `eval`
+//! The source is first compiled as `return <source>` (so `1 + 1` evaluates to `2`), and if that does not parse,
+//! as a chunk of statements, whose value is what it `return`s (or `null`). Chunk names are `eval` and the
+//! prelude's name, so a syntax error reads `eval:3: unexpected symbol near ...`.
+
+mod convert;
+mod limits;
+
+use std::sync::Arc;
+
+use mlua::chunk::ChunkMode;
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue};
+use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
+
+use crate::convert::{Fail, FromLua};
+use crate::limits::{FRAME_BYTES, Limiter, MIN_DEPTH, Tripped};
+
+const SANDBOX: &str = include_str!("sandbox.lua");
+
+/// The factory of Lua instances: holds the configuration and the prelude, compiled once.
+#[derive(Debug)]
+pub struct LuaEngine {
+    config: EngineConfig,
+    /// The prelude's bytecode, compiled by [`LuaEngine::new`]; `None` for an empty prelude.
+    prelude: Option<Vec<u8>>,
+    /// The sandbox setup's bytecode, compiled by [`LuaEngine::new`].
+    sandbox: Vec<u8>,
+    max_depth: usize,
+}
+
+/// One Lua instance: a Lua state with the sandbox, the prelude and the current use's environment.
+///
+/// `Send` (mlua's `send` feature), so the pool can move it between threads.
+pub struct LuaVm {
+    lua: Lua,
+    limiter: Arc<Limiter>,
+    /// The environment scripts run in: the current use's table (strict) or the global table.
+    env: Table,
+    state: Table,
+    new_env: Option<Function>,
+    scrub: Option<Function>,
+    broken: Option<ErrorKind>,
+}
+
+impl std::fmt::Debug for LuaVm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LuaVm")
+            .field("used_memory", &self.lua.used_memory())
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LuaVm {
+    /// The underlying Lua state, for hosts that add their own functions. Whatever is changed through it is
+    /// outside the sandbox's and the isolation policy's guarantees (a reset's verification may catch it).
+    pub fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    /// The limit this instance hit, if any; such an instance refuses further use.
+    pub fn broken_by(&self) -> Option<ErrorKind> {
+        self.broken
+    }
+}
+
+impl LuaEngine {
+    /// Checks `config` and compiles its prelude.
+    ///
+    /// # Errors
+    /// `syntax` naming the line when the prelude does not parse; `internal` when a limit is zero (which would
+    /// disable it).
+    pub fn new(config: EngineConfig) -> Result<Self, ScriptError> {
+        config.limits.validate().map_err(|e| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("invalid Lua engine configuration: {e}"),
+            )
+        })?;
+        let lua = Lua::new_with(StdLib::NONE, LuaOptions::default()).map_err(internal)?;
+        let sandbox = lua
+            .load(SANDBOX)
+            .set_name("=vmpool-sandbox")
+            .set_mode(ChunkMode::Text)
+            .into_function()
+            .map_err(internal)?
+            .dump(true);
+        let prelude = if config.prelude.trim().is_empty() {
+            None
+        } else {
+            let function = lua
+                .load(config.prelude.as_str())
+                .set_name(format!("={}", config.prelude_name))
+                .set_mode(ChunkMode::Text)
+                .into_function()
+                .map_err(|e| match e {
+                    mlua::Error::SyntaxError { message, .. } => {
+                        ScriptError::new(ErrorKind::Syntax, message)
+                    }
+                    other => internal(other),
+                })?;
+            Some(function.dump(false))
+        };
+        let depth = (config.limits.stack_kb.saturating_mul(1024) / FRAME_BYTES).max(MIN_DEPTH);
+        let max_depth = usize::try_from(depth)
+            .unwrap_or(usize::MAX)
+            .min(i32::MAX as usize);
+        Ok(Self {
+            config,
+            prelude,
+            sandbox,
+            max_depth,
+        })
+    }
+
+    /// The configuration this engine was made with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The deepest call stack a script may build, in Lua call frames (from `limits.stack_kb`).
+    pub fn max_call_depth(&self) -> usize {
+        self.max_depth
+    }
+
+    fn memory_error(&self) -> ScriptError {
+        ScriptError::new(
+            ErrorKind::Memory,
+            format!(
+                "script ran past the memory limit of {} MiB",
+                self.config.limits.memory_mb
+            ),
+        )
+    }
+
+    fn stack_error(&self, detail: &str) -> ScriptError {
+        ScriptError::new(
+            ErrorKind::Stack,
+            format!(
+                "script ran past the stack limit of {} KiB (at most {} Lua call frames){detail}",
+                self.config.limits.stack_kb, self.max_depth
+            ),
+        )
+    }
+
+    fn refuse_broken(vm: &LuaVm) -> Result<(), ScriptError> {
+        match vm.broken {
+            Some(kind) => Err(ScriptError::new(
+                kind,
+                format!("this Lua instance hit its {kind} limit earlier and must be discarded"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends a timed eval or call: stops the clock, restores the hook, and classifies the outcome. A limit that
+    /// was hit wins over whatever the script made of it.
+    fn finish<T>(&self, vm: &mut LuaVm, result: Result<T, Fail>) -> Result<T, ScriptError> {
+        vm.limiter.disarm();
+        let restored = vm.limiter.restore(&vm.lua);
+        let error = match vm.limiter.tripped() {
+            Tripped::Timeout => Some(ScriptError::timeout(self.config.limits.timeout)),
+            Tripped::Stack => Some(self.stack_error("")),
+            Tripped::None => match vm.state.raw_get::<LuaValue>("hit") {
+                Ok(LuaValue::String(s)) if s.as_bytes().starts_with(b"memory") => {
+                    Some(self.memory_error())
+                }
+                Ok(LuaValue::String(_)) => Some(self.stack_error(": stack overflow")),
+                Ok(_) => None,
+                Err(_) => Some(self.memory_error()),
+            },
+        };
+        let error = match (error, result) {
+            (Some(e), _) => e,
+            (None, Ok(value)) => match restored {
+                Ok(()) => return Ok(value),
+                Err(e) => self.lua_error(e),
+            },
+            (None, Err(Fail::Conversion(message))) => {
+                ScriptError::new(ErrorKind::Conversion, message)
+            }
+            (None, Err(Fail::Lua(e))) => self.lua_error(e),
+            (None, Err(Fail::Metamethod(e))) => match self.lua_error(e) {
+                e if e.kind() == ErrorKind::Exception => ScriptError::new(
+                    ErrorKind::Conversion,
+                    format!(
+                        "a __pairs metamethod failed during conversion: {}",
+                        e.message()
+                    ),
+                ),
+                e => e,
+            },
+        };
+        if error.kind().taints_instance() {
+            vm.broken = Some(error.kind());
+        }
+        Err(error)
+    }
+
+    /// Classifies an error Lua raised.
+    fn lua_error(&self, error: mlua::Error) -> ScriptError {
+        match error {
+            mlua::Error::SyntaxError { message, .. } => {
+                ScriptError::new(ErrorKind::Syntax, message)
+            }
+            mlua::Error::MemoryError(_) => self.memory_error(),
+            mlua::Error::RuntimeError(message) => {
+                let message = message
+                    .split("\nstack traceback:")
+                    .next()
+                    .unwrap_or_default();
+                if message == "not enough memory" {
+                    self.memory_error()
+                } else if message.contains("stack overflow") {
+                    self.stack_error(&format!(": {message}"))
+                } else {
+                    ScriptError::new(ErrorKind::Exception, describe_error_object(message))
+                }
+            }
+            mlua::Error::CallbackError { cause, .. } => self.lua_error((*cause).clone()),
+            mlua::Error::WithContext { cause, .. } => self.lua_error((*cause).clone()),
+            other => internal(other),
+        }
+    }
+
+    fn run(&self, function: &Function, args: MultiValue) -> Result<Value, Fail> {
+        let results: MultiValue = function.call(args)?;
+        let first = results.into_iter().next().unwrap_or(LuaValue::Nil);
+        // A table entry takes at least 16 bytes of Lua memory, so no real table has more entries than this.
+        let budget = self.config.limits.memory_bytes() / 16;
+        FromLua::new(budget).convert(&first)
+    }
+
+    fn compile_eval(&self, vm: &LuaVm, source: &str) -> Result<Function, Fail> {
+        let load = |text: &str| {
+            vm.lua
+                .load(text)
+                .set_name("=eval")
+                .set_mode(ChunkMode::Text)
+                .set_environment(vm.env.clone())
+                .into_function()
+        };
+        match load(&format!("return {source}")) {
+            Ok(f) => Ok(f),
+            Err(mlua::Error::SyntaxError { .. }) => Ok(load(source)?),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Lua's text for an error object without `__tostring` is `table: 0x55...`; say what it is instead.
+fn describe_error_object(message: &str) -> String {
+    for kind in ["table", "function", "thread", "userdata"] {
+        if let Some(rest) = message
+            .strip_prefix(kind)
+            .and_then(|r| r.strip_prefix(": 0x"))
+            && !rest.is_empty()
+            && rest.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return format!("(error object is a {kind} value)");
+        }
+    }
+    message.to_owned()
+}
+
+fn internal(error: mlua::Error) -> ScriptError {
+    ScriptError::new(ErrorKind::Internal, format!("Lua engine failure: {error}"))
+}
+
+impl ScriptEngine for LuaEngine {
+    type Vm = LuaVm;
+    type Error = ScriptError;
+
+    fn create(&self) -> Result<LuaVm, ScriptError> {
+        let libs = StdLib::STRING
+            | StdLib::TABLE
+            | StdLib::MATH
+            | StdLib::UTF8
+            | StdLib::COROUTINE
+            | StdLib::OS;
+        let lua = Lua::new_with(libs, LuaOptions::default()).map_err(internal)?;
+        lua.set_memory_limit(self.config.limits.memory_bytes())
+            .map_err(internal)?;
+        let limiter = Limiter::new(self.max_depth);
+        limits::install(&lua, &limiter).map_err(internal)?;
+
+        let setup = lua
+            .load(self.sandbox.as_slice())
+            .set_mode(ChunkMode::Binary)
+            .set_environment(lua.globals())
+            .into_function()
+            .and_then(|f| f.call::<Table>(self.config.isolation.as_str()))
+            .map_err(|e| self.lua_error(e))?;
+        lua.set_globals(lua.create_table().map_err(|e| self.lua_error(e))?)
+            .map_err(internal)?;
+        let get = |name: &str| {
+            setup
+                .raw_get::<LuaValue>(name)
+                .map_err(|e| self.lua_error(e))
+        };
+        let function = |name: &str| match get(name)? {
+            LuaValue::Function(f) => Ok(Some(f)),
+            _ => Ok::<_, ScriptError>(None),
+        };
+        let Some(finish) = function("finish")? else {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "sandbox setup did not return `finish`",
+            ));
+        };
+        let LuaValue::Table(state) = get("state")? else {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "sandbox setup did not return `state`",
+            ));
+        };
+        let LuaValue::Table(prelude_env) = get("prelude_env")? else {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "sandbox setup did not return `prelude_env`",
+            ));
+        };
+        let mut vm = LuaVm {
+            env: prelude_env.clone(),
+            new_env: function("new_env")?,
+            scrub: function("scrub")?,
+            lua,
+            limiter,
+            state,
+            broken: None,
+        };
+
+        if let Some(bytecode) = &self.prelude {
+            vm.limiter.arm(self.config.limits.timeout);
+            let result = vm
+                .lua
+                .load(bytecode.as_slice())
+                .set_mode(ChunkMode::Binary)
+                .set_environment(prelude_env)
+                .into_function()
+                .and_then(|f| f.call::<()>(()))
+                .map_err(Fail::Lua);
+            self.finish(&mut vm, result)?;
+        }
+        vm.env = finish.call::<Table>(()).map_err(|e| self.lua_error(e))?;
+        Ok(vm)
+    }
+
+    fn eval(&self, vm: &mut LuaVm, source: &str) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        if source.len() > self.config.max_source_bytes {
+            return Err(ScriptError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "source is {} bytes, longer than the limit of {} bytes (max_source_bytes)",
+                    source.len(),
+                    self.config.max_source_bytes
+                ),
+            ));
+        }
+        vm.limiter.arm(self.config.limits.timeout);
+        let result = self
+            .compile_eval(vm, source)
+            .and_then(|f| self.run(&f, MultiValue::new()));
+        self.finish(vm, result)
+    }
+
+    fn call(&self, vm: &mut LuaVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        vm.limiter.arm(self.config.limits.timeout);
+        let target = match vm.env.get::<LuaValue>(function) {
+            Ok(LuaValue::Function(f)) => f,
+            Ok(_) => {
+                vm.limiter.disarm();
+                return Err(ScriptError::new(
+                    ErrorKind::Exception,
+                    format!("no global function `{function}`"),
+                ));
+            }
+            Err(e) => return self.finish(vm, Err(Fail::Lua(e))),
+        };
+        let mut lua_args = MultiValue::with_capacity(args.len());
+        for arg in args {
+            match convert::to_lua(&vm.lua, arg) {
+                Ok(v) => lua_args.push_back(v),
+                Err(e) => return self.finish(vm, Err(e)),
+            }
+        }
+        let result = self.run(&target, lua_args);
+        self.finish(vm, result)
+    }
+
+    fn reset(&self, vm: &mut LuaVm) -> Result<(), ScriptError> {
+        if let Some(kind) = vm.broken {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                format!("this Lua instance hit its {kind} limit and cannot be reset"),
+            ));
+        }
+        let verify = self.config.verify_reset;
+        let mismatch = match self.config.isolation {
+            Isolation::None => return Ok(()),
+            Isolation::Strict => {
+                let new_env = vm.new_env.as_ref().ok_or_else(|| {
+                    ScriptError::new(
+                        ErrorKind::Internal,
+                        "strict isolation without an environment factory",
+                    )
+                })?;
+                let (env, mismatch) = new_env
+                    .call::<(Table, Option<String>)>(verify)
+                    .map_err(|e| self.lua_error(e))?;
+                vm.env = env;
+                mismatch
+            }
+            Isolation::Scrub => {
+                let scrub = vm.scrub.as_ref().ok_or_else(|| {
+                    ScriptError::new(
+                        ErrorKind::Internal,
+                        "scrub isolation without a scrub function",
+                    )
+                })?;
+                scrub
+                    .call::<Option<String>>(verify)
+                    .map_err(|e| self.lua_error(e))?
+            }
+        };
+        match mismatch {
+            Some(mismatch) => Err(ScriptError::new(
+                ErrorKind::Internal,
+                format!(
+                    "reset verification failed ({} isolation): {mismatch}",
+                    self.config.isolation
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn is_broken(&self, vm: &mut LuaVm) -> bool {
+        vm.broken.is_some()
+    }
+
+    fn memory_usage(&self, vm: &mut LuaVm) -> Option<usize> {
+        Some(vm.lua.used_memory())
+    }
+}

@@ -1,0 +1,253 @@
+//! Conversion between [`Value`](pool_core::Value) (JSON) and Lua values.
+
+use std::ffi::c_void;
+
+use mlua::{Lua, MultiValue, Table, Value as LuaValue};
+use pool_core::Value;
+use serde_json::{Map, Number};
+
+/// Deepest nesting converted in either direction.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Largest integer a float may hold and still be converted to a JSON integer.
+const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Why a conversion failed.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// The value has no JSON form.
+    Conversion(String),
+    /// Lua failed (out of memory, or a limit stopped it).
+    Lua(mlua::Error),
+    /// A `__pairs` metamethod or its iterator raised while the value was converted.
+    Metamethod(mlua::Error),
+}
+
+impl From<mlua::Error> for Fail {
+    fn from(e: mlua::Error) -> Self {
+        Fail::Lua(e)
+    }
+}
+
+fn conversion(message: impl Into<String>) -> Fail {
+    Fail::Conversion(message.into())
+}
+
+/// JSON to Lua: null is nil (so a null array element leaves a hole and a null field is absent), integers that
+/// fit `i64` are Lua integers, other numbers floats, arrays sequences, objects tables with string keys.
+pub(crate) fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Fail> {
+    to_lua_at(lua, value, 0)
+}
+
+fn to_lua_at(lua: &Lua, value: &Value, depth: usize) -> Result<LuaValue, Fail> {
+    Ok(match value {
+        Value::Null => LuaValue::Nil,
+        Value::Bool(b) => LuaValue::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => LuaValue::Integer(i),
+            None => LuaValue::Number(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => LuaValue::String(lua.create_string(s)?),
+        Value::Array(items) => {
+            check_depth(depth)?;
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, to_lua_at(lua, item, depth + 1)?)?;
+            }
+            LuaValue::Table(t)
+        }
+        Value::Object(fields) => {
+            check_depth(depth)?;
+            let t = lua.create_table_with_capacity(0, fields.len())?;
+            for (k, v) in fields {
+                t.raw_set(k.as_str(), to_lua_at(lua, v, depth + 1)?)?;
+            }
+            LuaValue::Table(t)
+        }
+    })
+}
+
+fn check_depth(depth: usize) -> Result<(), Fail> {
+    if depth >= MAX_DEPTH {
+        return Err(conversion(format!(
+            "value is nested deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(())
+}
+
+/// Lua to JSON, reading tables raw except for `__pairs`, which is honoured (so read-only views and tables that
+/// define their own iteration convert as `pairs` sees them).
+pub(crate) struct FromLua {
+    /// Entries still allowed, so that a `__pairs` iterator that never ends cannot fill the host's memory.
+    budget: usize,
+    /// Tables being converted, outermost first, to report cycles.
+    path: Vec<*const c_void>,
+}
+
+impl FromLua {
+    /// A converter that accepts at most `budget` table entries in all.
+    pub(crate) fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            path: Vec::new(),
+        }
+    }
+
+    pub(crate) fn convert(&mut self, value: &LuaValue) -> Result<Value, Fail> {
+        Ok(match value {
+            LuaValue::Nil => Value::Null,
+            LuaValue::Boolean(b) => Value::Bool(*b),
+            LuaValue::Integer(i) => Value::from(*i),
+            LuaValue::Number(f) => number(*f),
+            LuaValue::String(s) => match s.to_str() {
+                Ok(s) => Value::String(s.to_owned()),
+                Err(_) => return Err(conversion("string is not valid UTF-8")),
+            },
+            LuaValue::Table(t) => self.table(t)?,
+            other => {
+                return Err(conversion(format!(
+                    "a Lua {} has no JSON form",
+                    other.type_name()
+                )));
+            }
+        })
+    }
+
+    fn table(&mut self, t: &Table) -> Result<Value, Fail> {
+        let ptr = t.to_pointer();
+        if self.path.contains(&ptr) {
+            return Err(conversion("table is cyclic (it contains itself)"));
+        }
+        check_depth(self.path.len())?;
+        self.path.push(ptr);
+        let entries = self.entries(t)?;
+        let result = self.build(entries);
+        self.path.pop();
+        result
+    }
+
+    fn spend(&mut self) -> Result<(), Fail> {
+        match self.budget.checked_sub(1) {
+            Some(rest) => {
+                self.budget = rest;
+                Ok(())
+            }
+            None => Err(conversion(
+                "value has too many table entries (more than the memory limit can hold)",
+            )),
+        }
+    }
+
+    fn entries(&mut self, t: &Table) -> Result<Vec<(LuaValue, LuaValue)>, Fail> {
+        let pairs = match t.metatable() {
+            Some(mt) => mt.raw_get::<LuaValue>("__pairs")?,
+            None => LuaValue::Nil,
+        };
+        let mut entries = Vec::new();
+        if pairs.is_nil() {
+            for pair in t.pairs::<LuaValue, LuaValue>() {
+                self.spend()?;
+                entries.push(pair?);
+            }
+            return Ok(entries);
+        }
+        let LuaValue::Function(pairs) = pairs else {
+            return Err(conversion("table's __pairs metamethod is not a function"));
+        };
+        let start: MultiValue = pairs.call(t).map_err(Fail::Metamethod)?;
+        let mut start = start.into_iter();
+        let iter = start.next().unwrap_or(LuaValue::Nil);
+        let state = start.next().unwrap_or(LuaValue::Nil);
+        let mut control = start.next().unwrap_or(LuaValue::Nil);
+        let LuaValue::Function(iter) = iter else {
+            return Err(conversion(
+                "table's __pairs metamethod did not return an iterator function",
+            ));
+        };
+        loop {
+            let step: MultiValue = iter
+                .call((state.clone(), control))
+                .map_err(Fail::Metamethod)?;
+            let mut step = step.into_iter();
+            let key = step.next().unwrap_or(LuaValue::Nil);
+            if key.is_nil() {
+                return Ok(entries);
+            }
+            let value = step.next().unwrap_or(LuaValue::Nil);
+            self.spend()?;
+            control = key.clone();
+            if !value.is_nil() {
+                entries.push((key, value));
+            }
+        }
+    }
+
+    fn build(&mut self, entries: Vec<(LuaValue, LuaValue)>) -> Result<Value, Fail> {
+        let n = entries.len();
+        let mut seen = vec![false; n];
+        let is_array = n > 0
+            && entries.iter().all(|(k, _)| match k {
+                LuaValue::Integer(i) if *i >= 1 => match usize::try_from(*i) {
+                    Ok(i) if i <= n && !seen[i - 1] => {
+                        seen[i - 1] = true;
+                        true
+                    }
+                    _ => false,
+                },
+                _ => false,
+            });
+        if is_array {
+            // The keys are n distinct integers in 1..=n: exactly 1..=n.
+            let mut items = vec![Value::Null; n];
+            for (k, v) in entries {
+                if let LuaValue::Integer(i) = k {
+                    let index = usize::try_from(i - 1).unwrap_or(0);
+                    items[index] = self.convert(&v)?;
+                }
+            }
+            return Ok(Value::Array(items));
+        }
+        let mut map = Map::new();
+        for (k, v) in entries {
+            let key = match &k {
+                LuaValue::String(s) => match s.to_str() {
+                    Ok(s) => s.to_owned(),
+                    Err(_) => return Err(conversion("table key is not valid UTF-8")),
+                },
+                LuaValue::Integer(i) => i.to_string(),
+                LuaValue::Number(f) => {
+                    return Err(conversion(format!(
+                        "table key {f} is neither a string nor an integer"
+                    )));
+                }
+                other => {
+                    return Err(conversion(format!(
+                        "table key of type {} is neither a string nor an integer",
+                        other.type_name()
+                    )));
+                }
+            };
+            let value = self.convert(&v)?;
+            if map.insert(key.clone(), value).is_some() {
+                return Err(conversion(format!(
+                    "table has both the integer and the string key {key:?}"
+                )));
+            }
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// A float as JSON: integral values within +-2^53 become integers, NaN and infinities null.
+fn number(f: f64) -> Value {
+    if !f.is_finite() {
+        return Value::Null;
+    }
+    if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
+        // Exact: the value is integral and within i64 range.
+        #[allow(clippy::cast_possible_truncation)]
+        return Value::from(f as i64);
+    }
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}

@@ -1,0 +1,126 @@
+//! The time and stack limits, enforced by one instruction-count hook per instance.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use mlua::{HookTriggers, Lua, VmState};
+
+/// Instructions between two checks of the deadline and the call depth.
+pub(crate) const HOOK_INSTRUCTIONS: u32 = 1000;
+
+/// Estimated bytes of Lua stack one Lua call frame takes (a `CallInfo` plus a few 16-byte stack slots),
+/// used to turn `stack_kb` into a call depth.
+pub(crate) const FRAME_BYTES: u64 = 128;
+
+/// Fewest call frames any `stack_kb` allows, so that a tiny setting still lets a handler call a few helpers.
+pub(crate) const MIN_DEPTH: u64 = 16;
+
+const NO_DEADLINE: u64 = u64::MAX;
+
+/// Which limit a call hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tripped {
+    None = 0,
+    Timeout = 1,
+    Stack = 2,
+}
+
+/// The per-instance limit state shared with the hook.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    origin: Instant,
+    deadline_ns: AtomicU64,
+    /// Deepest allowed call stack, in frames.
+    pub(crate) max_depth: usize,
+    tripped: AtomicU8,
+    escalated: AtomicBool,
+}
+
+impl Limiter {
+    pub(crate) fn new(max_depth: usize) -> Arc<Self> {
+        Arc::new(Self {
+            origin: Instant::now(),
+            deadline_ns: AtomicU64::new(NO_DEADLINE),
+            max_depth,
+            tripped: AtomicU8::new(Tripped::None as u8),
+            escalated: AtomicBool::new(false),
+        })
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(NO_DEADLINE - 1)
+    }
+
+    /// Starts the clock of one eval or call.
+    pub(crate) fn arm(&self, timeout: Duration) {
+        let deadline = self
+            .now_ns()
+            .saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(NO_DEADLINE));
+        self.deadline_ns
+            .store(deadline.min(NO_DEADLINE - 1), Ordering::Relaxed);
+    }
+
+    /// Stops the clock; host-driven Lua code (reset, verification) is not timed.
+    pub(crate) fn disarm(&self) {
+        self.deadline_ns.store(NO_DEADLINE, Ordering::Relaxed);
+    }
+
+    pub(crate) fn tripped(&self) -> Tripped {
+        match self.tripped.load(Ordering::Relaxed) {
+            1 => Tripped::Timeout,
+            2 => Tripped::Stack,
+            _ => Tripped::None,
+        }
+    }
+
+    /// Whether the running code must be stopped now; records why.
+    fn check(&self, lua: &Lua) -> bool {
+        if self.tripped() != Tripped::None {
+            return true;
+        }
+        if self.now_ns() > self.deadline_ns.load(Ordering::Relaxed) {
+            self.tripped
+                .store(Tripped::Timeout as u8, Ordering::Relaxed);
+            return true;
+        }
+        // lua_getstack walks at most `max_depth` frames and stops at the bottom of the stack, so this costs
+        // O(current depth) and almost nothing for ordinary handlers.
+        if lua.inspect_stack(self.max_depth, |_| ()).is_some() {
+            self.tripped.store(Tripped::Stack as u8, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Re-installs the normal hook if the last call escalated it to every instruction.
+    pub(crate) fn restore(self: &Arc<Self>, lua: &Lua) -> mlua::Result<()> {
+        if self.escalated.swap(false, Ordering::Relaxed) {
+            install(lua, self)?;
+        }
+        Ok(())
+    }
+}
+
+const STOP: &str = "vmpool: the script hit a limit and is being stopped";
+
+/// Installs the hook on `lua` (global: coroutines created later get it too).
+///
+/// Once a limit is hit the hook re-installs itself to run on every instruction and fail each time, so that no
+/// `pcall` loop can catch the error and carry on: the first instruction after any catch fails again.
+pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>) -> mlua::Result<()> {
+    let limiter = Arc::clone(limiter);
+    lua.set_global_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+        move |lua, _| {
+            if limiter.check(lua) {
+                limiter.escalated.store(true, Ordering::Relaxed);
+                lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), |_, _| {
+                    Err(mlua::Error::runtime(STOP))
+                })?;
+                return Err(mlua::Error::runtime(STOP));
+            }
+            Ok(VmState::Continue)
+        },
+    )
+}

@@ -1,0 +1,304 @@
+-- engine-lua's sandbox, run once per instance by the host with the unrestricted globals of a fresh state
+-- (which only has the base, string, table, math, utf8, coroutine and os libraries loaded).
+-- Argument: the isolation policy ("strict", "scrub" or "none").
+-- Returns the internals the host drives: the prelude's environment, `finish` (after the prelude), `new_env`
+-- (strict reset) or `scrub` (scrub reset), each verifying on request, and the `state` table whose `hit` field
+-- records a memory or stack limit that a script caught.
+local mode = ...
+local next, type, select, error, tostring, rawget, rawset, rawequal, rawlen =
+    next, type, select, error, tostring, rawget, rawset, rawequal, rawlen
+local setmetatable, getmetatable, pcall, xpcall, load, collectgarbage =
+    setmetatable, getmetatable, pcall, xpcall, load, collectgarbage
+local string, table, math, utf8, coroutine, os = string, table, math, utf8, coroutine, os
+local find = string.find
+local strict = mode == "strict"
+
+local MEMERR = "not enough memory"
+-- `hit` is false, "memory" or "stack"; `env` is the environment of the current use.
+local state = { hit = false, env = false }
+
+-- Limits must not be swallowable: every place where the standard library catches an error (pcall, xpcall,
+-- coroutine.resume, coroutine.close, load) records a memory or stack error and raises it again.
+local function note(e)
+  if e == MEMERR then
+    state.hit = "memory"
+  elseif type(e) == "string" and find(e, "stack overflow", 1, true) and not state.hit then
+    state.hit = "stack"
+  end
+end
+
+local function reraise()
+  error(state.hit == "memory" and MEMERR or "stack overflow", 0)
+end
+
+local function after(ok, ...)
+  if not ok then
+    note((...))
+    if state.hit then reraise() end
+  end
+  return ok, ...
+end
+
+local function safe_pcall(f, ...)
+  return after(pcall(f, ...))
+end
+
+local function safe_xpcall(f, handler, ...)
+  if type(handler) ~= "function" then
+    return after(xpcall(f, handler, ...))
+  end
+  return after(xpcall(f, function(e)
+    note(e)
+    return handler(e)
+  end, ...))
+end
+
+local co_resume, co_close = coroutine.resume, coroutine.close
+local safe_coroutine = {
+  create = coroutine.create,
+  isyieldable = coroutine.isyieldable,
+  running = coroutine.running,
+  status = coroutine.status,
+  wrap = coroutine.wrap,
+  yield = coroutine.yield,
+  resume = function(co, ...)
+    return after(co_resume(co, ...))
+  end,
+  close = function(co)
+    return after(co_close(co))
+  end,
+}
+
+-- Text chunks only, and by default in the environment of the current use.
+local function safe_load(chunk, name, _, env)
+  if env == nil then env = state.env end
+  local f, err = load(chunk, name, "t", env)
+  if f == nil then
+    note(err)
+    if state.hit then reraise() end
+  end
+  return f, err
+end
+
+local function safe_collectgarbage(opt)
+  if opt == "count" then return collectgarbage("count") end
+  error("collectgarbage: option '" .. tostring(opt) .. "' is not allowed in the sandbox (only \"count\" is)", 2)
+end
+
+-- Read-only proxies (strict only) and the maps between a proxy and the table behind it.
+local proxy_of, orig_of = {}, {}
+
+local function safe_setmetatable(t, mt)
+  if type(mt) == "table" then
+    mt = orig_of[mt] or mt
+    -- Finalizers run with hooks switched off, so a looping __gc could never be stopped.
+    if rawget(mt, "__gc") ~= nil then
+      error("setmetatable: __gc metamethods are not allowed in the sandbox", 2)
+    end
+  end
+  return setmetatable(t, mt)
+end
+
+local function safe_getmetatable(v)
+  local m = getmetatable(v)
+  if m then return proxy_of[m] or m end
+  return m
+end
+
+local function safe_rawset(t, k, v)
+  if orig_of[t] then error("rawset: attempt to modify a read-only table", 2) end
+  return rawset(t, k, v)
+end
+
+local function field_name(k)
+  if type(k) == "string" then return k end
+  return "<" .. type(k) .. ">"
+end
+
+-- A read-only view of `orig` (deep: table values of `orig` are replaced by their own views). The view is
+-- empty, so reads go through __index and writes through __newindex; __pairs iterates `orig` without handing
+-- it out; __metatable hides the metatable.
+local function readonly(orig, name)
+  local p = proxy_of[orig]
+  if p then return p end
+  p = {}
+  local function iter(_, k)
+    return next(orig, k)
+  end
+  setmetatable(p, {
+    __index = orig,
+    __newindex = function(_, k)
+      error("attempt to modify read-only table '" .. name .. "' (field '" .. field_name(k) .. "')", 2)
+    end,
+    __pairs = function()
+      return iter, p, nil
+    end,
+    __len = function()
+      return #orig
+    end,
+    __metatable = false,
+  })
+  proxy_of[orig], orig_of[p] = p, orig
+  for k, v in next, orig do
+    if type(v) == "table" and not orig_of[v] then
+      rawset(orig, k, readonly(v, name .. "." .. field_name(k)))
+    end
+  end
+  local mt = getmetatable(orig)
+  if type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
+    rawset(mt, "__index", readonly(rawget(mt, "__index"), name .. ".__index"))
+  end
+  return p
+end
+
+-- The shared string metatable: hidden from scripts, and without string.dump behind it.
+rawset(string, "dump", nil)
+local smt = getmetatable("")
+rawset(smt, "__metatable", false)
+
+local safe_os = { time = os.time, clock = os.clock, date = os.date }
+if strict then
+  -- A seed set by one use would make the next use's random numbers predictable.
+  rawset(math, "randomseed", nil)
+end
+
+local base = {
+  assert = assert,
+  error = error,
+  ipairs = ipairs,
+  next = next,
+  pairs = pairs,
+  rawequal = rawequal,
+  rawget = rawget,
+  rawlen = rawlen,
+  rawset = strict and safe_rawset or rawset,
+  select = select,
+  tonumber = tonumber,
+  tostring = tostring,
+  type = type,
+  getmetatable = safe_getmetatable,
+  setmetatable = safe_setmetatable,
+  pcall = safe_pcall,
+  xpcall = safe_xpcall,
+  load = safe_load,
+  collectgarbage = safe_collectgarbage,
+  _VERSION = _VERSION,
+  string = string,
+  table = table,
+  math = math,
+  utf8 = utf8,
+  coroutine = safe_coroutine,
+  os = safe_os,
+}
+
+local internals = { state = state }
+
+if not strict then
+  -- scrub and none: one flat, ordinary global table; the prelude writes into it.
+  local G = base
+  G._G = G
+  state.env = G
+  local baseline, baseline_count = {}, 0
+  internals.prelude_env = G
+  function internals.finish()
+    for k in next, G do
+      baseline[k] = true
+      baseline_count = baseline_count + 1
+    end
+    return G
+  end
+  -- Deletes the globals added since creation; with `verify`, also answers what differs from the baseline
+  -- (nil when nothing does), in the same pass.
+  function internals.scrub(verify)
+    local n = 0
+    for k in next, G do
+      if baseline[k] == nil then
+        rawset(G, k, nil)
+      else
+        n = n + 1
+      end
+    end
+    if not verify then return nil end
+    if n ~= baseline_count then return "a global of the baseline was removed" end
+    if getmetatable(G) ~= nil then return "a metatable was set on the global table" end
+    if rawget(smt, "__index") ~= string or rawget(smt, "__metatable") ~= false then
+      return "the string metatable was changed"
+    end
+    return nil
+  end
+  return internals
+end
+
+-- strict: library tables become read-only views over the real tables, which no script can reach.
+local lib_proxies = {}
+for _, name in next, { "string", "table", "math", "utf8", "coroutine", "os" } do
+  local p = readonly(base[name], name)
+  base[name] = p
+  lib_proxies[p] = name
+end
+
+-- The prelude runs with `P` as its environment. While it runs, P reads from and writes to `pg` (over `base`);
+-- afterwards P reads from and writes to the environment of the current use, so the prelude's functions see
+-- that use's globals and their global writes are dropped with it.
+local pg = setmetatable({}, { __index = base })
+local P_meta = { __index = pg, __newindex = pg, __metatable = false }
+local P = setmetatable({}, P_meta)
+rawset(pg, "_G", P)
+internals.prelude_env = P
+
+local top = {}
+local env_meta = { __index = top, __metatable = false }
+
+-- What a strict reset verifies, besides the metatables: the prelude's environment and every read-only view
+-- of a library or prelude global are still empty.
+local must_stay_empty, must_stay_empty_names = { P }, { "the prelude's own environment" }
+local function watch(p, name)
+  must_stay_empty[#must_stay_empty + 1] = p
+  must_stay_empty_names[#must_stay_empty_names + 1] = "read-only table '" .. name .. "'"
+end
+for p, name in next, lib_proxies do
+  watch(p, name)
+end
+
+local function check()
+  for i = 1, #must_stay_empty do
+    if next(must_stay_empty[i]) ~= nil then return must_stay_empty_names[i] .. " was given a raw field" end
+  end
+  if rawget(smt, "__index") ~= string or rawget(smt, "__metatable") ~= false then
+    return "the string metatable was changed"
+  end
+  if rawget(env_meta, "__index") ~= top or rawget(P_meta, "__index") ~= state.env then
+    return "an environment metatable was changed"
+  end
+  return nil
+end
+
+-- Gives the next use a fresh environment; with `verify`, also answers what differs from the baseline.
+local function new_env(verify)
+  local mismatch = verify and check() or nil
+  local env = setmetatable({}, env_meta)
+  rawset(env, "_G", env)
+  P_meta.__index = env
+  P_meta.__newindex = env
+  state.env = env
+  return env, mismatch
+end
+internals.new_env = new_env
+
+function internals.finish()
+  for k, v in next, base do
+    top[k] = v
+  end
+  for k, v in next, pg do
+    if k ~= "_G" then
+      if type(v) == "table" and not orig_of[v] then
+        v = readonly(v, field_name(k))
+        watch(v, field_name(k))
+      end
+      top[k] = v
+    end
+  end
+  return (new_env(false))
+end
+
+return internals
