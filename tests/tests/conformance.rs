@@ -82,3 +82,13 @@ const QUICKJS: Engine<engine_quickjs::QuickJsEngine> = Engine {
 
 #[cfg(feature = "quickjs")]
 conformance!(quickjs, QUICKJS);
+
+#[cfg(feature = "lua")]
+const LUA: Engine<engine_lua::LuaEngine> = Engine {
+    name: "lua",
+    lang: Lang::Lua,
+    make: |config| engine_lua::LuaEngine::new(config).unwrap(),
+};
+
+#[cfg(feature = "lua")]
+conformance!(lua, LUA);
