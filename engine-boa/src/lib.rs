@@ -1,1 +1,786 @@
-//! placeholder
+//! The [Boa](https://boajs.dev) backend of vmpool: [`BoaEngine`] implements [`pool_core::ScriptEngine`] over a
+//! `boa_engine` 0.22 [`Context`].
+//!
+//! ```
+//! use engine_boa::BoaEngine;
+//! use pool_core::{EngineConfig, ScriptEngine, Value};
+//!
+//! let engine = BoaEngine::new(EngineConfig::new(
+//!     "function handle(input) { return { sum: input.items.reduce((a, b) => a + b, 0) }; }",
+//! ))?;
+//! let mut vm = engine.create()?;
+//! let out = engine.call(&mut vm, "handle", &[serde_json::json!({ "items": [1, 2, 3] })])?;
+//! assert_eq!(out, serde_json::json!({ "sum": 6 }));
+//! engine.reset(&mut vm)?; // what the pool does after every use
+//! assert_eq!(engine.eval(&mut vm, "1 + 1")?, Value::from(2));
+//! # Ok::<(), pool_core::ScriptError>(())
+//! ```
+//!
+//! # Threads
+//! A Boa `Context` holds `Rc`s and thread-local garbage-collected pointers, so [`BoaVm`] is **not `Send`** (a test
+//! pins this) and never will be: no `unsafe impl Send`. The factory [`BoaEngine`] is `Send + Sync`. To put Boa in
+//! a shared pool, wrap the engine in pool-core's carrier, which keeps each instance on a dedicated thread for its
+//! whole life and stops waiting for it at the wall-clock deadline.
+//!
+//! Boa's parser and some of its built-ins recurse on the native stack, and a native stack overflow aborts the
+//! process. Every engine operation therefore runs on a stack of at least [`ENGINE_STACK_BYTES`]: if the calling
+//! thread has less left, the operation runs on a fresh stack segment of that size (via `stacker`, costing an
+//! `mmap` per operation). Giving the carrier threads a stack of `ENGINE_STACK_BYTES` plus a little avoids that.
+//!
+//! # Limits
+//! | limit | how | error kind |
+//! | --- | --- | --- |
+//! | `limits.timeout` in `call` | the call runs through a cached trampoline script evaluated with Boa's budgeted interpreter loop (`Script::evaluate_async_with_budget`), polled with a no-op waker; the deadline is checked between slices of [`BUDGET`] cost units | `timeout` |
+//! | `limits.timeout` everywhere | Boa's loop-iteration limit, [`LOOP_ITERATIONS_PER_SECOND`] per second of timeout (at least 10 000) per call frame; the deadline is also checked between promise jobs and during result conversion | `timeout` |
+//! | `limits.stack_kb` | recursion limit = `stack_kb / 2` (one JavaScript call frame is charged 2 KiB; at least 16) and value-stack limit = `stack_kb` KiB of `JsValue` slots | `stack` |
+//! | source size | `max_source_bytes`, checked before parsing (also for `eval`/`Function` called by scripts) | `syntax` |
+//! | source nesting | a pre-parse scan: brackets deeper than [`MAX_NESTING`] or expression chains longer than [`MAX_CHAIN`] tokens are rejected before parsing (also for `eval`/`Function` called by scripts) | `stack` |
+//! | `limits.memory_mb` | **none: Boa has no heap limit.** The setting is accepted and ignored, and `memory_usage` returns `None` (Boa does not account heap per context). | - |
+//!
+//! Boa's runtime-limit errors cannot be caught by JavaScript `try`/`catch` (they are engine errors that unwind to
+//! the host), so `for(;;){ try { for(;;){} } catch(e){} }` ends with `timeout`. After `timeout`, `stack` or
+//! `internal` the instance reports [`is_broken`](pool_core::ScriptEngine::is_broken).
+//!
+//! What Boa cannot contain:
+//! - **memory**: no per-instance heap limit; `'x'.repeat(1e9)`, `new Array(1e9).fill(0)` or a loop that grows an
+//!   array allocate until the process runs out. Use `max_uses` / `max_lifetime`, an OS limit, or another engine.
+//! - **native built-ins ignore the loop limit**: one call such as `'x'.repeat(n)`, `Array(n).fill(0)` or
+//!   `arr.sort()` runs to completion in native code; the deadline is noticed only after it returns.
+//! - **code run from native callbacks** (`[].forEach(f)`, getters, `toString`, promise jobs) and everything run
+//!   by `eval` runs in Boa's synchronous interpreter loop, where only the loop and recursion limits apply: a
+//!   runaway there that uses neither (exponential recursion `f(n){ f(n-1); f(n-1) }`) is stopped only by the
+//!   carrier's deadline, which discards the instance but cannot stop the thread.
+//! - **native recursion on data**: `String(a)` of an array nested a million levels deep, `JSON.stringify` of a
+//!   similar object, or long `Proxy`/bound-function chains recurse in native code without a depth check and may
+//!   overflow even the [`ENGINE_STACK_BYTES`] stack (which aborts the process).
+//! - **interned strings**: Boa interns every identifier and literal it parses for the life of the instance;
+//!   [`is_broken`](pool_core::ScriptEngine::is_broken) reports an instance with more than [`MAX_INTERNED`]
+//!   interned strings so that the pool replaces it.
+//!
+//! # Isolation
+//! The policies use pool-core's shared JavaScript ([`pool_core::js`]): `LOCKDOWN` (strict), `SCRUB` (strict,
+//! scrub) and `FINGERPRINT` (`verify_reset`). Request source given to `eval` is evaluated with the original `eval`
+//! called indirectly, so its `let`/`const`/`class` declarations stay local to that evaluation and its `var` and
+//! function declarations become deletable global properties.
+//! - `Strict`: at creation, after the prelude, every object reachable from the global object and the hidden
+//!   intrinsics are frozen (prototype data properties become accessors, so `obj.toString = f` still works on new
+//!   objects), and the baseline globals (including the prelude's functions) become non-writable and
+//!   non-configurable. A reset drops pending promise jobs, deletes the globals added since creation and restores
+//!   the global object's prototype. Not covered: state that is not reachable from the global object — the
+//!   prelude's top-level `let`/`const`/`class` bindings and variables its functions close over, the contents of
+//!   `Map`/`Set`/typed arrays held by the prelude, the `Symbol.for` registry, and the interned-string table.
+//! - `Scrub`: the reset drops pending jobs and deletes the globals added since creation; built-ins and prototypes
+//!   stay mutable, so `Object.prototype.x = 1` survives (with `verify_reset` the fingerprint sees the changed key
+//!   count of the core built-ins and fails the reset). Reassigning a baseline global (`handle = f`,
+//!   `JSON.parse = f`) is neither undone nor detected under scrub.
+//! - `None`: no reset, no verification. `let`/`const` in `eval`'d source stay local to that evaluation under
+//!   every policy; `var` and assignments to undeclared names persist under `None`.
+//!
+//! With `verify_reset` (strict and scrub) the reset compares the fingerprint taken at creation and fails with
+//! `internal` on a mismatch, so the pool discards the instance.
+//!
+//! The prelude is parsed and compiled once per instance: a parsed Boa `Script` is bound to the realm of the context
+//! that parsed it and holds thread-local GC pointers, so it cannot be shared between instances or threads. `new`
+//! parses it once, standalone, to report syntax errors early.
+
+mod convert;
+mod jobs;
+mod scan;
+
+use std::future::Future;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use boa_engine::context::HostHooks;
+use boa_engine::error::{EngineError, RuntimeLimitError};
+use boa_engine::object::builtins::JsArray;
+use boa_engine::parser::Parser;
+use boa_engine::property::Attribute;
+use boa_engine::realm::Realm;
+use boa_engine::vm::RuntimeLimits;
+use boa_engine::{
+    Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script,
+    Source, js_string,
+};
+use pool_core::{Carrier, EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
+
+pub use jobs::MAX_JOBS_PER_RUN;
+pub use scan::{MAX_CHAIN, MAX_NESTING};
+
+/// Native stack every engine operation runs with (parsing and execution): 256 MiB, reserved lazily.
+pub const ENGINE_STACK_BYTES: usize = 256 * 1024 * 1024;
+/// How long after `limits.timeout` the carrier of [`BoaEngine::pooled`] stops waiting.
+pub const CARRIER_GRACE: Duration = Duration::from_millis(250);
+/// Loop iterations per call frame allowed per second of `limits.timeout`.
+pub const LOOP_ITERATIONS_PER_SECOND: u64 = 10_000_000;
+/// Cost units Boa's budgeted interpreter runs between two deadline checks in `call`.
+pub const BUDGET: u32 = 50_000;
+/// Interned strings after which an instance reports itself broken, so that the pool replaces it.
+pub const MAX_INTERNED: usize = 500_000;
+
+/// The hidden global through which `call` passes the function and arguments to its trampoline script.
+const CALL_SLOT: &str = "__vmpool_boa_call__";
+
+/// The Boa engine factory: limits, isolation policy and prelude shared by its instances.
+#[derive(Debug, Clone)]
+pub struct BoaEngine {
+    config: EngineConfig,
+    runtime_limits: RuntimeLimits,
+}
+
+/// One Boa instance: a [`Context`] with its baseline, scrub and fingerprint. Not `Send`.
+pub struct BoaVm {
+    context: Context,
+    jobs: Rc<jobs::Jobs>,
+    eval: JsObject,
+    object_keys: JsObject,
+    slots: JsArray,
+    trampolines: Vec<Option<Script>>,
+    scrub: Option<JsObject>,
+    check: Option<JsObject>,
+    broken: Option<String>,
+}
+
+impl std::fmt::Debug for BoaVm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoaVm")
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BoaVm {
+    /// Number of promise jobs still queued (after a call they normally all ran; a reset drops the rest).
+    pub fn pending_jobs(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Number of strings Boa has interned in this instance (grows with every new identifier parsed).
+    pub fn interned_strings(&mut self) -> usize {
+        self.context.interner_mut().len()
+    }
+
+    /// The underlying context, for embedders that need Boa's own API. Changing it can defeat the isolation
+    /// policy.
+    pub fn context(&mut self) -> &mut Context {
+        &mut self.context
+    }
+}
+
+/// Host hooks that apply the source checks to `eval` and `Function` called by scripts.
+struct Hooks {
+    max_source_bytes: usize,
+}
+
+impl HostHooks for Hooks {
+    fn ensure_can_compile_strings(
+        &self,
+        _realm: Realm,
+        parameters: &[JsString],
+        body: &JsString,
+        _direct: bool,
+        _context: &mut Context,
+    ) -> JsResult<()> {
+        let mut source = body.to_std_string_lossy();
+        for p in parameters {
+            source.push(',');
+            source.push_str(&p.to_std_string_lossy());
+        }
+        match check_source(&source, self.max_source_bytes) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(JsNativeError::syntax()
+                .with_message(e.message().to_owned())
+                .into()),
+        }
+    }
+}
+
+/// Source size and nesting checks, before anything parses `source`.
+fn check_source(source: &str, max_source_bytes: usize) -> Result<(), ScriptError> {
+    if source.len() > max_source_bytes {
+        return Err(ScriptError::new(
+            ErrorKind::Syntax,
+            format!(
+                "source is {} bytes, over the limit of {max_source_bytes} bytes (max_source_bytes)",
+                source.len()
+            ),
+        ));
+    }
+    scan::check(source).map_err(|e| match e {
+        scan::TooDeep::Nesting { line } => ScriptError::new(
+            ErrorKind::Stack,
+            format!("source nests brackets deeper than the limit of {MAX_NESTING} levels (line {line})"),
+        ),
+        scan::TooDeep::Chain { line } => ScriptError::new(
+            ErrorKind::Stack,
+            format!("source has an expression chain longer than the limit of {MAX_CHAIN} tokens (line {line})"),
+        ),
+    })
+}
+
+/// Runs `f` with at least [`ENGINE_STACK_BYTES`] of native stack.
+fn on_big_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(ENGINE_STACK_BYTES, ENGINE_STACK_BYTES, f)
+}
+
+/// Parses `source` standalone (own interner, no context); the parser's message names line and column.
+fn parse_error(source: &str) -> Option<String> {
+    on_big_stack(|| {
+        let mut interner = boa_engine::interner::Interner::default();
+        let scope = boa_engine::ast::scope::Scope::new_global();
+        Parser::new(Source::from_bytes(source))
+            .parse_script(&scope, &mut interner)
+            .err()
+            .map(|e| e.to_string())
+    })
+}
+
+impl BoaEngine {
+    /// A factory for instances configured by `config`.
+    ///
+    /// # Errors
+    /// A `syntax` error naming the line when the prelude does not parse, or a `stack` error when it nests too
+    /// deeply; an `internal` error for a zero `limits.timeout` or `limits.stack_kb` (which would disable a limit).
+    pub fn new(config: EngineConfig) -> Result<Self, ScriptError> {
+        if config.limits.timeout.is_zero() {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "limits.timeout must be longer than zero",
+            ));
+        }
+        if config.limits.stack_kb == 0 {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "limits.stack_kb must be at least 1",
+            ));
+        }
+        if config.limits.memory_mb == 0 {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "limits.memory_mb must be at least 1",
+            ));
+        }
+        check_source(&config.prelude, usize::MAX).map_err(|e| {
+            ScriptError::new(
+                e.kind(),
+                format!("prelude `{}`: {}", config.prelude_name, e.message()),
+            )
+        })?;
+        if let Some(message) = parse_error(&config.prelude) {
+            return Err(ScriptError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "syntax error in prelude `{}`: {message}",
+                    config.prelude_name
+                ),
+            ));
+        }
+        let runtime_limits = runtime_limits(&config);
+        Ok(Self {
+            config,
+            runtime_limits,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// A factory ready for a shared [`Pool`](pool_core::Pool): this engine in a [`Carrier`] whose threads have
+    /// [`ENGINE_STACK_BYTES`] of stack (plus 1 MiB) and which stops waiting [`CARRIER_GRACE`] after
+    /// `limits.timeout`, so that the engine's own `timeout` error normally arrives first and the carrier's
+    /// deadline only catches what the engine cannot stop (see the crate docs).
+    ///
+    /// ```
+    /// use pool_core::{EngineConfig, Pool};
+    ///
+    /// let engine = engine_boa::BoaEngine::pooled(EngineConfig::new("function handle(x) { return x * 2; }"))?;
+    /// let pool = Pool::builder(engine).max_size(2).preload_size(0).build()?;
+    /// assert_eq!(pool.acquire()?.call("handle", &[21.into()])?, serde_json::json!(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`BoaEngine::new`].
+    pub fn pooled(config: EngineConfig) -> Result<Carrier<BoaEngine>, ScriptError> {
+        let timeout = config.limits.timeout;
+        Ok(Carrier::new(Self::new(config)?)
+            .timeout(timeout + CARRIER_GRACE)
+            .stack_size(ENGINE_STACK_BYTES + (1 << 20)))
+    }
+
+    /// The Boa runtime limits derived from the configuration (see the crate docs for the mapping).
+    pub fn runtime_limits(&self) -> RuntimeLimits {
+        self.runtime_limits
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.config.limits.timeout
+    }
+
+    fn create_inner(&self) -> Result<BoaVm, ScriptError> {
+        let jobs = Rc::new(jobs::Jobs::default());
+        let mut context = Context::builder()
+            .job_executor(jobs.clone())
+            .host_hooks(Rc::new(Hooks {
+                max_source_bytes: self.config.max_source_bytes,
+            }))
+            .build()
+            .map_err(|e| {
+                ScriptError::new(
+                    ErrorKind::Internal,
+                    format!("cannot create a Boa context: {e}"),
+                )
+            })?;
+        context.set_runtime_limits(self.runtime_limits);
+        let eval: JsObject = context.intrinsics().objects().eval().into();
+        let object_keys = context
+            .intrinsics()
+            .constructors()
+            .object()
+            .constructor()
+            .get(js_string!("keys"), &mut context)
+            .ok()
+            .and_then(|v| v.as_object())
+            .ok_or_else(|| ScriptError::new(ErrorKind::Internal, "Object.keys is missing"))?;
+        let slots = JsArray::new(&mut context).map_err(|e| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("cannot create the call slots: {e}"),
+            )
+        })?;
+        let slot_fn = NativeFunction::from_copy_closure_with_captures(
+            |_: &JsValue, args: &[JsValue], slots: &JsArray, context: &mut Context| {
+                let index = args.first().and_then(JsValue::as_number).unwrap_or(-1.0);
+                if index >= 0.0 && index < f64::from(u32::MAX) {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    return slots.get(index as u32, context);
+                }
+                Ok(JsValue::undefined())
+            },
+            slots.clone(),
+        )
+        .to_js_function(context.realm());
+        context
+            .register_global_property(js_string!(CALL_SLOT), slot_fn, Attribute::empty())
+            .map_err(|e| {
+                ScriptError::new(
+                    ErrorKind::Internal,
+                    format!("cannot install the call slot: {e}"),
+                )
+            })?;
+        let mut vm = BoaVm {
+            context,
+            jobs,
+            eval,
+            object_keys,
+            slots,
+            trampolines: Vec::new(),
+            scrub: None,
+            check: None,
+            broken: None,
+        };
+        let deadline = self.deadline();
+
+        // The prelude: a script, so that its function declarations become global functions.
+        if !self.config.prelude.is_empty() {
+            let script = Script::parse(
+                Source::from_bytes(&self.config.prelude),
+                None,
+                &mut vm.context,
+            )
+            .map_err(|e| self.prelude_error(&mut vm, e))?;
+            script
+                .evaluate(&mut vm.context)
+                .map_err(|e| self.prelude_error(&mut vm, e))?;
+            self.run_jobs(&mut vm, deadline)
+                .map_err(|e| self.prelude_failure(e))?;
+        }
+        if self.config.isolation == Isolation::Strict {
+            self.install(&mut vm, pool_core::js::LOCKDOWN, "lockdown")?;
+        }
+        if self.config.isolation != Isolation::None {
+            vm.scrub = Some(self.install_fn(&mut vm, pool_core::js::SCRUB, "scrub")?);
+            if self.config.verify_reset {
+                vm.check =
+                    Some(self.install_fn(&mut vm, pool_core::js::FINGERPRINT, "fingerprint")?);
+            }
+        }
+        Ok(vm)
+    }
+
+    fn prelude_error(&self, vm: &mut BoaVm, e: JsError) -> ScriptError {
+        let e = self.js_error(vm, e, false);
+        self.prelude_failure(e)
+    }
+
+    fn prelude_failure(&self, e: ScriptError) -> ScriptError {
+        ScriptError::new(
+            e.kind(),
+            format!(
+                "prelude `{}` failed: {}",
+                self.config.prelude_name,
+                e.message()
+            ),
+        )
+    }
+
+    /// Evaluates a shared isolation script (a function expression) and calls it; returns its result.
+    fn install(&self, vm: &mut BoaVm, source: &str, what: &str) -> Result<JsValue, ScriptError> {
+        let fail = |e: String| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("isolation script `{what}` failed: {e}"),
+            )
+        };
+        let f = vm
+            .context
+            .eval(Source::from_bytes(source))
+            .map_err(|e| fail(e.to_string()))?;
+        let f = f
+            .as_callable()
+            .ok_or_else(|| fail("it is not a function".to_owned()))?;
+        f.call(&JsValue::undefined(), &[], &mut vm.context)
+            .map_err(|e| fail(e.to_string()))
+    }
+
+    fn install_fn(
+        &self,
+        vm: &mut BoaVm,
+        source: &str,
+        what: &str,
+    ) -> Result<JsObject, ScriptError> {
+        self.install(vm, source, what)?
+            .as_callable()
+            .ok_or_else(|| {
+                ScriptError::new(
+                    ErrorKind::Internal,
+                    format!("isolation script `{what}` did not return a function"),
+                )
+            })
+    }
+
+    fn run_jobs(&self, vm: &mut BoaVm, deadline: Instant) -> Result<(), ScriptError> {
+        match vm.jobs.run(&mut vm.context, deadline) {
+            Ok(()) => Ok(()),
+            Err(jobs::JobsStop::Engine(e)) => Err(self.js_error(vm, e, false)),
+            Err(jobs::JobsStop::Deadline) => Err(ScriptError::timeout(self.config.limits.timeout)),
+            Err(jobs::JobsStop::TooMany) => Err(ScriptError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "promise jobs kept queueing more jobs past the limit of {MAX_JOBS_PER_RUN} per call"
+                ),
+            )),
+        }
+    }
+
+    /// Classifies a Boa error. `from_eval`: a native `SyntaxError` may be the request source's parse error.
+    fn js_error(&self, vm: &mut BoaVm, e: JsError, from_eval: bool) -> ScriptError {
+        if let Some(engine) = e.as_engine() {
+            return match engine {
+                EngineError::RuntimeLimit(RuntimeLimitError::LoopIteration) => ScriptError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "script ran past the loop iteration limit of {} per call frame (Boa's in-engine stand-in for \
+                         the time limit of {:?})",
+                        self.runtime_limits.loop_iteration_limit(),
+                        self.config.limits.timeout
+                    ),
+                ),
+                EngineError::RuntimeLimit(RuntimeLimitError::Recursion) => ScriptError::new(
+                    ErrorKind::Stack,
+                    format!(
+                        "script ran past the recursion limit of {} calls (limits.stack_kb = {})",
+                        self.runtime_limits.recursion_limit(),
+                        self.config.limits.stack_kb
+                    ),
+                ),
+                EngineError::RuntimeLimit(RuntimeLimitError::StackSize) => ScriptError::new(
+                    ErrorKind::Stack,
+                    format!(
+                        "script ran past the value stack limit of {} slots (limits.stack_kb = {})",
+                        self.runtime_limits.stack_size_limit(),
+                        self.config.limits.stack_kb
+                    ),
+                ),
+                other => {
+                    ScriptError::new(ErrorKind::Internal, format!("Boa engine error: {other}"))
+                }
+            };
+        }
+        if from_eval && e.as_native().is_some_and(|n| n.is_syntax()) {
+            return ScriptError::new(
+                ErrorKind::Syntax,
+                format!("SyntaxError: {}", native_message(&e)),
+            );
+        }
+        ScriptError::new(ErrorKind::Exception, exception_message(&e, &mut vm.context))
+    }
+
+    fn conversion(&self, vm: &mut BoaVm, fail: convert::Fail) -> ScriptError {
+        match fail {
+            convert::Fail::Conversion(m) => {
+                ScriptError::new(ErrorKind::Conversion, format!("cannot convert: {m}"))
+            }
+            convert::Fail::Deadline => ScriptError::timeout(self.config.limits.timeout),
+            convert::Fail::Js(e) => {
+                let e = self.js_error(vm, e, false);
+                if e.kind() == ErrorKind::Exception {
+                    ScriptError::new(
+                        ErrorKind::Conversion,
+                        format!("cannot convert: script code threw: {}", e.message()),
+                    )
+                } else {
+                    e
+                }
+            }
+        }
+    }
+
+    /// Marks the instance broken when `result` failed with a kind that taints it.
+    fn settle<T>(vm: &mut BoaVm, result: Result<T, ScriptError>) -> Result<T, ScriptError> {
+        if let Err(e) = &result
+            && e.kind().taints_instance()
+            && vm.broken.is_none()
+        {
+            vm.broken = Some(e.to_string());
+        }
+        result
+    }
+
+    fn refuse_broken(vm: &BoaVm) -> Result<(), ScriptError> {
+        match &vm.broken {
+            Some(why) => Err(ScriptError::new(
+                ErrorKind::Internal,
+                format!("the instance is broken ({why})"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn eval_inner(&self, vm: &mut BoaVm, source: &str) -> Result<Value, ScriptError> {
+        let deadline = self.deadline();
+        let eval = vm.eval.clone();
+        let result = eval.call(
+            &JsValue::undefined(),
+            &[JsValue::new(JsString::from(source))],
+            &mut vm.context,
+        );
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let is_native_syntax = e.as_native().is_some_and(|n| n.is_syntax());
+                if is_native_syntax && let Some(message) = parse_error(source) {
+                    return Err(ScriptError::new(
+                        ErrorKind::Syntax,
+                        format!("SyntaxError: {message}"),
+                    ));
+                }
+                return Err(self.js_error(vm, e, false));
+            }
+        };
+        self.run_jobs(vm, deadline)?;
+        convert::FromJs::new(&vm.object_keys.clone(), deadline)
+            .convert(&value, &mut vm.context)
+            .map_err(|f| self.conversion(vm, f))
+    }
+
+    fn call_inner(
+        &self,
+        vm: &mut BoaVm,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        let deadline = self.deadline();
+        let global = vm.context.global_object();
+        let target = global
+            .get(JsString::from(function), &mut vm.context)
+            .map_err(|e| self.js_error(vm, e, false))?;
+        let Some(target) = target.as_callable() else {
+            return Err(ScriptError::new(
+                ErrorKind::Exception,
+                format!("no global function `{function}`"),
+            ));
+        };
+        let mut values = Vec::with_capacity(args.len() + 1);
+        values.push(JsValue::from(target));
+        for arg in args {
+            values
+                .push(convert::to_js(arg, &mut vm.context, 0).map_err(|f| self.conversion(vm, f))?);
+        }
+        let arity = args.len();
+        if vm.trampolines.len() <= arity {
+            vm.trampolines.resize(arity + 1, None);
+        }
+        let script = match &vm.trampolines[arity] {
+            Some(s) => s.clone(),
+            None => {
+                let args: Vec<String> = (1..=arity).map(|i| format!("{CALL_SLOT}({i})")).collect();
+                let text = format!("{CALL_SLOT}(0)({})", args.join(","));
+                let s = Script::parse(Source::from_bytes(&text), None, &mut vm.context).map_err(
+                    |e| ScriptError::new(ErrorKind::Internal, format!("trampoline: {e}")),
+                )?;
+                vm.trampolines[arity] = Some(s.clone());
+                s
+            }
+        };
+        // The native slot function holds `vm.slots`: fill it with this call's function and arguments.
+        for (i, v) in values.into_iter().enumerate() {
+            let i = u32::try_from(i)
+                .map_err(|_| ScriptError::new(ErrorKind::Conversion, "too many arguments"))?;
+            vm.slots
+                .set(i, v, true, &mut vm.context)
+                .map_err(|e| ScriptError::new(ErrorKind::Internal, format!("call slot: {e}")))?;
+        }
+        let outcome = run_budgeted(&script, &mut vm.context, deadline);
+        vm.slots
+            .set(js_string!("length"), 0, true, &mut vm.context)
+            .ok();
+        let value = match outcome {
+            None => return Err(ScriptError::timeout(self.config.limits.timeout)),
+            Some(Ok(v)) => v,
+            Some(Err(e)) => return Err(self.js_error(vm, e, false)),
+        };
+        self.run_jobs(vm, deadline)?;
+        convert::FromJs::new(&vm.object_keys.clone(), deadline)
+            .convert(&value, &mut vm.context)
+            .map_err(|f| self.conversion(vm, f))
+    }
+
+    fn reset_inner(&self, vm: &mut BoaVm) -> Result<(), ScriptError> {
+        if self.config.isolation == Isolation::None {
+            return Ok(());
+        }
+        vm.jobs.clear();
+        vm.context.clear_kept_objects();
+        let fail = |what: &str, m: String| {
+            ScriptError::new(ErrorKind::Internal, format!("reset failed: {what}: {m}"))
+        };
+        if let Some(scrub) = vm.scrub.clone() {
+            let r = scrub
+                .call(&JsValue::undefined(), &[], &mut vm.context)
+                .map_err(|e| fail("scrub", e.to_string()))?;
+            if let Some(m) = r.as_string() {
+                return Err(fail("scrub", m.to_std_string_escaped()));
+            }
+        }
+        if let Some(check) = vm.check.clone() {
+            let r = check
+                .call(&JsValue::undefined(), &[], &mut vm.context)
+                .map_err(|e| fail("verify", e.to_string()))?;
+            if let Some(m) = r.as_string() {
+                return Err(fail(
+                    "the instance differs from its baseline",
+                    m.to_std_string_escaped(),
+                ));
+            }
+        }
+        // Jobs queued by the scrub or check themselves (none expected) must not survive either.
+        vm.jobs.clear();
+        Ok(())
+    }
+}
+
+/// Evaluates `script` in Boa's budgeted loop, checking `deadline` between slices. `None` when the deadline passed
+/// (the context is then left mid-execution and must be discarded).
+fn run_budgeted(
+    script: &Script,
+    context: &mut Context,
+    deadline: Instant,
+) -> Option<JsResult<JsValue>> {
+    let future = script.evaluate_async_with_budget(context, BUDGET);
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(Waker::noop());
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => return Some(result),
+            Poll::Pending => {
+                if Instant::now() >= deadline {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn native_message(e: &JsError) -> String {
+    e.as_native()
+        .map(|n| n.message().to_owned())
+        .unwrap_or_default()
+}
+
+/// "Name: message" for a thrown error object, the string form of any other thrown value.
+fn exception_message(e: &JsError, context: &mut Context) -> String {
+    if let Some(native) = e.as_native() {
+        return format!("{}: {}", native.kind(), native.message());
+    }
+    let Some(value) = e.as_opaque() else {
+        return e.to_string();
+    };
+    if let Some(object) = value.as_object() {
+        let name = object
+            .get(js_string!("name"), context)
+            .ok()
+            .and_then(|v| v.as_string());
+        let message = object
+            .get(js_string!("message"), context)
+            .ok()
+            .and_then(|v| v.as_string());
+        if let Some(message) = message {
+            let name = name.map_or_else(|| "Error".to_owned(), |n| n.to_std_string_escaped());
+            return format!("{name}: {}", message.to_std_string_escaped());
+        }
+    }
+    match value.as_string() {
+        Some(s) => s.to_std_string_escaped(),
+        None => value.display().to_string(),
+    }
+}
+
+/// The mapping from `limits` to Boa's runtime limits (documented in the crate docs).
+fn runtime_limits(config: &EngineConfig) -> RuntimeLimits {
+    let mut limits = RuntimeLimits::default();
+    let millis = u64::try_from(config.limits.timeout.as_millis()).unwrap_or(u64::MAX);
+    let loops = (millis.saturating_mul(LOOP_ITERATIONS_PER_SECOND) / 1000).max(10_000);
+    limits.set_loop_iteration_limit(loops);
+    let stack_kb = usize::try_from(config.limits.stack_kb).unwrap_or(usize::MAX);
+    limits.set_recursion_limit((stack_kb / 2).clamp(16, 100_000));
+    let slots = config.limits.stack_bytes() / std::mem::size_of::<JsValue>();
+    limits.set_stack_size_limit(slots.clamp(1024, 1 << 24));
+    limits
+}
+
+impl ScriptEngine for BoaEngine {
+    type Vm = BoaVm;
+    type Error = ScriptError;
+
+    fn create(&self) -> Result<BoaVm, ScriptError> {
+        on_big_stack(|| self.create_inner())
+    }
+
+    fn eval(&self, vm: &mut BoaVm, source: &str) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        // Rejected before anything parsed it: the instance is untouched and stays usable.
+        check_source(source, self.config.max_source_bytes)?;
+        let result = on_big_stack(|| self.eval_inner(vm, source));
+        Self::settle(vm, result)
+    }
+
+    fn call(&self, vm: &mut BoaVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        let result = on_big_stack(|| self.call_inner(vm, function, args));
+        Self::settle(vm, result)
+    }
+
+    fn reset(&self, vm: &mut BoaVm) -> Result<(), ScriptError> {
+        Self::refuse_broken(vm)?;
+        let result = on_big_stack(|| self.reset_inner(vm));
+        Self::settle(vm, result)
+    }
+
+    fn is_broken(&self, vm: &mut BoaVm) -> bool {
+        vm.broken.is_some() || vm.context.interner_mut().len() > MAX_INTERNED
+    }
+}

@@ -29,6 +29,9 @@ pub struct Engine<E> {
     pub lang: Lang,
     /// Builds the engine from a configuration.
     pub make: fn(EngineConfig) -> E,
+    /// Whether the engine can limit an instance's heap. Boa cannot: its runaway allocations are stopped by the
+    /// time limit instead, which the suite checks in place of the memory limit.
+    pub memory_limit: bool,
 }
 
 /// The prelude every check uses: `echo(x)` returns its argument, `handle(input, i)` returns the input.
@@ -260,13 +263,19 @@ where
         );
     }
 
-    /// Allocation past the memory limit ends with `memory`.
+    /// Allocation past the memory limit ends with `memory`; on an engine without a heap limit, the time limit ends
+    /// it with `timeout` (its documented behaviour).
     pub fn out_of_memory(&self) {
+        let (timeout, kind) = if self.memory_limit {
+            (Duration::from_secs(10), ErrorKind::Memory)
+        } else {
+            (Duration::from_secs(1), ErrorKind::Timeout)
+        };
         let pool = self.pool(
             1,
             Limits {
                 memory_mb: 16,
-                timeout: Duration::from_secs(10),
+                timeout,
                 ..Limits::default()
             },
         );
@@ -276,7 +285,7 @@ where
                 "const a = []; for (;;) { a.push('x'.repeat(1024) + a.length); }",
                 "local t = {} local i = 0 while true do i = i + 1 t[i] = string.rep('x', 1024) .. i end",
             ),
-            ErrorKind::Memory,
+            kind,
         );
     }
 
@@ -468,3 +477,9 @@ pub const LUA_ISOLATION: &[(&str, &str)] = &[
     ),
     ("rawset(_ENV, 'leak5', 1)", "return leak5 ~= nil"),
 ];
+
+/// The Boa engine as pools use it: carried on dedicated threads.
+#[cfg(feature = "boa")]
+pub fn boa_engine(config: EngineConfig) -> pool_core::Carrier<engine_boa::BoaEngine> {
+    engine_boa::BoaEngine::pooled(config).unwrap()
+}

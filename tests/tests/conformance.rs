@@ -78,6 +78,7 @@ const QUICKJS: Engine<engine_quickjs::QuickJsEngine> = Engine {
     name: "quickjs",
     lang: Lang::Js,
     make: |config| engine_quickjs::QuickJsEngine::new(config).unwrap(),
+    memory_limit: true,
 };
 
 #[cfg(feature = "quickjs")]
@@ -88,7 +89,20 @@ const LUA: Engine<engine_lua::LuaEngine> = Engine {
     name: "lua",
     lang: Lang::Lua,
     make: |config| engine_lua::LuaEngine::new(config).unwrap(),
+    memory_limit: true,
 };
 
 #[cfg(feature = "lua")]
 conformance!(lua, LUA);
+
+#[cfg(feature = "boa")]
+const BOA: Engine<pool_core::Carrier<engine_boa::BoaEngine>> = Engine {
+    name: "boa",
+    lang: Lang::Js,
+    make: vmpool_tests::boa_engine,
+    // Boa has no heap limit (see engine-boa's crate docs): a runaway allocation is stopped by the time limit.
+    memory_limit: false,
+};
+
+#[cfg(feature = "boa")]
+conformance!(boa, BOA);

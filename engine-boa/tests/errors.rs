@@ -1,0 +1,120 @@
+//! Syntax errors, exceptions, missing functions, and that `BoaVm` is not `Send`.
+
+mod common;
+
+use common::{assert_err, vm};
+use engine_boa::{BoaEngine, BoaVm};
+use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine};
+use serde_json::json;
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let (e, mut vm) = vm("", Isolation::Strict);
+    let err = assert_err(e.eval(&mut vm, "1 +\n\n  }"), ErrorKind::Syntax, "line 3");
+    assert!(!e.is_broken(&mut vm), "{err}");
+    // A SyntaxError thrown at run time is an exception, not a syntax error of the source.
+    assert_err(
+        e.eval(&mut vm, "JSON.parse('{')"),
+        ErrorKind::Exception,
+        "SyntaxError",
+    );
+    assert_err(
+        e.eval(&mut vm, "throw new SyntaxError('mine')"),
+        ErrorKind::Exception,
+        "SyntaxError: mine",
+    );
+}
+
+#[test]
+fn prelude_syntax_error_is_reported_by_new() {
+    let err = assert_err(
+        BoaEngine::new(EngineConfig::new("function ok() {}\nfunction (")),
+        ErrorKind::Syntax,
+        "line 2",
+    );
+    assert!(err.message().contains("prelude"), "{err}");
+}
+
+#[test]
+fn a_throwing_prelude_fails_create() {
+    let e = BoaEngine::new(EngineConfig::new("throw new Error('no init')")).unwrap();
+    assert_err(e.create(), ErrorKind::Exception, "no init");
+}
+
+#[test]
+fn exceptions_carry_the_message() {
+    let (e, mut vm) = vm(
+        "function handle(x) { if (x.bad) throw new TypeError('bad input ' + x.bad); return 1; }",
+        Isolation::Strict,
+    );
+    assert_err(
+        e.call(&mut vm, "handle", &[json!({"bad": 7})]),
+        ErrorKind::Exception,
+        "TypeError: bad input 7",
+    );
+    assert_err(
+        e.eval(&mut vm, "throw 'plain'"),
+        ErrorKind::Exception,
+        "plain",
+    );
+    assert_err(e.eval(&mut vm, "null.x"), ErrorKind::Exception, "TypeError");
+    assert_err(
+        e.eval(&mut vm, "undefinedName"),
+        ErrorKind::Exception,
+        "ReferenceError",
+    );
+    assert!(!e.is_broken(&mut vm));
+    assert_eq!(e.call(&mut vm, "handle", &[json!({})]).unwrap(), json!(1));
+}
+
+#[test]
+fn missing_function() {
+    let (e, mut vm) = vm("var notAFunction = 1;", Isolation::Strict);
+    assert_err(
+        e.call(&mut vm, "handle", &[]),
+        ErrorKind::Exception,
+        "no global function `handle`",
+    );
+    assert_err(
+        e.call(&mut vm, "notAFunction", &[]),
+        ErrorKind::Exception,
+        "no global function `notAFunction`",
+    );
+    assert!(!e.is_broken(&mut vm));
+}
+
+#[test]
+fn the_json_handler() {
+    let prelude = "function handle(input){ return JSON.stringify({sum: input.items.reduce((a,b)=>a+b,0), n: input.items.length}) }";
+    let (e, mut vm) = vm(prelude, Isolation::Strict);
+    for _ in 0..3 {
+        let out = e
+            .call(
+                &mut vm,
+                "handle",
+                &[json!({"items": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]})],
+            )
+            .unwrap();
+        assert_eq!(out, json!("{\"sum\":55,\"n\":10}"));
+        e.reset(&mut vm).unwrap();
+    }
+}
+
+/// Whether `T` is `Send`, decided at compile time by auto-trait specialisation on inherent vs trait constants:
+/// the inherent `IS_SEND` exists only when `T: Send` and wins over the trait's.
+struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+trait NotSend {
+    const IS_SEND: bool = false;
+}
+impl<T: ?Sized> NotSend for Probe<T> {}
+impl<T: ?Sized + Send> Probe<T> {
+    const IS_SEND: bool = true;
+}
+
+#[test]
+fn boa_vm_is_not_send_and_the_engine_is_send_sync() {
+    const { assert!(!Probe::<BoaVm>::IS_SEND) };
+    const { assert!(Probe::<BoaEngine>::IS_SEND) };
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<BoaEngine>();
+}
