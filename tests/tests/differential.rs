@@ -190,10 +190,13 @@ impl Render for Expr {
     }
 }
 
-/// One engine: evaluates an expression in its language.
+/// Evaluates an expression in one engine's language.
+type EvalFn = Box<dyn Fn(&Expr) -> Result<Value, String>>;
+
+/// One engine.
 struct Evaluator {
     name: &'static str,
-    eval: Box<dyn Fn(&Expr) -> Result<Value, String>>,
+    eval: EvalFn,
 }
 
 fn evaluator<E: ScriptEngine>(name: &'static str, engine: E, js: bool) -> Evaluator
@@ -222,6 +225,7 @@ where
     }
 }
 
+#[allow(clippy::vec_init_then_push)] // each push is behind its own feature
 fn evaluators() -> Vec<Evaluator> {
     #[allow(unused_mut)]
     let mut all = Vec::new();
