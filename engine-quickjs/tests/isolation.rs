@@ -360,6 +360,188 @@ fn strict_override_mistake_is_avoided() {
 }
 
 #[test]
+fn strict_override_mistake_is_avoided_for_every_listed_name() {
+    let engine = strict();
+    let mut vm = engine.create().unwrap();
+    for (source, expected) in [
+        // Every own property of `Object.prototype`, on a new object (dictionary use).
+        (
+            "const o = {}; for (const k of Reflect.ownKeys(Object.prototype)) if (k !== '__proto__') o[k] = 1; \
+             Object.keys(o).length === Reflect.ownKeys(Object.prototype).length - 1",
+            json!(true),
+        ),
+        (
+            "function X() {} const o = {}; o.constructor = X; o.constructor === X",
+            json!(true),
+        ),
+        (
+            "function Foo() {} Foo.prototype.toString = function () { return 'foo'; }; `${new Foo()}`",
+            json!("foo"),
+        ),
+        (
+            "const e = new Error(); e.message = 'x'; [e.message, String(e)]",
+            json!(["x", "Error: x"]),
+        ),
+        (
+            "const e = new TypeError(); e.message = 'y'; e.name = 'Mine'; String(e)",
+            json!("Mine: y"),
+        ),
+        (
+            "function MyError(m) { this.message = m; this.name = 'MyError'; } \
+             MyError.prototype = Object.create(Error.prototype); MyError.prototype.constructor = MyError; \
+             const e = new MyError('z'); [String(e), e.constructor === MyError, e instanceof Error]",
+            json!(["MyError: z", true, true]),
+        ),
+        (
+            "function L() {} L.prototype = Object.create(Array.prototype); L.prototype.constructor = L; \
+             new L().constructor === L",
+            json!(true),
+        ),
+        (
+            "const a = [1]; a.concat = () => 'own'; a.concat([2])",
+            json!("own"),
+        ),
+        (
+            "const f = () => 1; f.bind = () => 'own'; f.bind()",
+            json!("own"),
+        ),
+        (
+            "const f = () => 1; f.toString = () => 'own'; String(f)",
+            json!("own"),
+        ),
+        (
+            "const a = [1, 2]; a[Symbol.iterator] = function* () { yield 9; }; [...a]",
+            json!([9]),
+        ),
+        (
+            "'use strict'; const o = {}; o.valueOf = () => 41; o.isPrototypeOf = 1; [o + 1, o.isPrototypeOf]",
+            json!([42, 1]),
+        ),
+        // Assignment to a primitive's property stays a no-op.
+        (
+            "const s = 'abc'; s.toString = 1; typeof s.toString",
+            json!("function"),
+        ),
+    ] {
+        assert_eq!(engine.eval(&mut vm, source).unwrap(), expected, "{source}");
+    }
+    // Assigning on the frozen built-in itself still throws, in sloppy code too, and changes nothing.
+    for source in [
+        "Error.prototype.message = 'hacked'",
+        "TypeError.prototype.name = 'hacked'",
+        "Array.prototype.constructor = null",
+        "Function.prototype.bind = null",
+    ] {
+        let err = engine.eval(&mut vm, source).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Exception, "{source}");
+        assert!(err.message().contains("TypeError"), "{source}: {err}");
+    }
+    assert_eq!(
+        engine
+            .eval(
+                &mut vm,
+                "[new Error().message, new TypeError().name, [].constructor === Array]"
+            )
+            .unwrap(),
+        json!(["", "TypeError", true])
+    );
+}
+
+#[test]
+fn strict_built_in_accessors_return_the_right_values() {
+    let engine = strict();
+    let mut vm = engine.create().unwrap();
+    for (source, expected) in [
+        (
+            "[({}).constructor === Object, [].constructor === Array, (() => 1).constructor === Function, \
+             new Map().constructor === Map, Promise.resolve().constructor === Promise, (1).constructor === Number, \
+             'a'.constructor === String, new Uint8Array(1).constructor === Uint8Array]",
+            json!([true, true, true, true, true, true, true, true]),
+        ),
+        (
+            "[String({}), String([1, 2]), String(new Date(0).getTime()), (255).toString(16), String(Symbol('s')), \
+             String(/a/g), String(new TypeError('t')), String(new RangeError('r'))]",
+            json!([
+                "[object Object]",
+                "1,2",
+                "0",
+                "ff",
+                "Symbol(s)",
+                "/a/g",
+                "TypeError: t",
+                "RangeError: r"
+            ]),
+        ),
+        (
+            "[new Error().name, new SyntaxError().name, new AggregateError([]).name, new EvalError('m').message]",
+            json!(["Error", "SyntaxError", "AggregateError", "m"]),
+        ),
+        (
+            "[...'ab', ...[1, 2], ...new Set([3]), ...new Map([[4, 5]])]",
+            json!(["a", "b", 1, 2, 3, [4, 5]]),
+        ),
+        (
+            "({ a: 1 }).hasOwnProperty('a') && Object.prototype.hasOwnProperty.call({ b: 1 }, 'b')",
+            json!(true),
+        ),
+        (
+            "class X extends Array {} const x = X.from([1, 2]).map((v) => v * 2); [x instanceof X, [...x]]",
+            json!([true, [2, 4]]),
+        ),
+        (
+            "class P extends Promise {} P.resolve(1).then((v) => v) instanceof P",
+            json!(true),
+        ),
+        (
+            "class C { toString() { return 'C:' + super.toString(); } } String(new C())",
+            json!("C:[object Object]"),
+        ),
+        ("[1, 2].concat([3]).push(4)", json!(4)),
+        ("Math.max.bind(null, 1)(2)", json!(2)),
+        ("(1.5).valueOf() + new Date(5).valueOf()", json!(6.5)),
+    ] {
+        assert_eq!(engine.eval(&mut vm, source).unwrap(), expected, "{source}");
+    }
+}
+
+#[test]
+fn strict_other_inherited_methods_cannot_be_assigned_on_instances() {
+    // Documented: only the listed names are accessors; other built-in prototype methods stay frozen data
+    // properties, so assigning one on an object that inherits it fails as on any frozen prototype.
+    let engine = strict();
+    let mut vm = engine.create().unwrap();
+    assert_eq!(
+        engine
+            .eval(
+                &mut vm,
+                "const a = [1]; a.map = () => 'own'; [a.hasOwnProperty('map'), a.map((x) => x)]"
+            )
+            .unwrap(),
+        json!([false, [1]])
+    );
+    let err = engine
+        .eval(
+            &mut vm,
+            "'use strict'; const m = new Map(); m.get = () => 1;",
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Exception);
+    assert!(err.message().contains("TypeError"), "{err}");
+    // Defining the property instead of assigning it works.
+    assert_eq!(
+        engine
+            .eval(
+                &mut vm,
+                "const a = [1]; Object.defineProperty(a, 'map', { value: () => 'own' }); \
+                 const b = { ...{}, map: 1 }; class L extends Array { map() { return 'mine'; } } \
+                 [a.map(), b.map, new L().map()]"
+            )
+            .unwrap(),
+        json!(["own", 1, "mine"])
+    );
+}
+
+#[test]
 fn strict_pending_jobs_do_not_survive() {
     let engine = strict();
     // Jobs run within the use that queued them, so their writes are removed by that use's reset.

@@ -8,14 +8,18 @@ use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pool_bench::NoopEngine;
 use pool_core::Pool;
 
 const SIZE: usize = 4;
 
 fn vmpool() -> Pool<NoopEngine> {
-    Pool::builder(NoopEngine).max_size(SIZE).preload_size(SIZE).build().unwrap()
+    Pool::builder(NoopEngine)
+        .max_size(SIZE)
+        .preload_size(SIZE)
+        .build()
+        .unwrap()
 }
 
 /// Runs `op` `iters` times on each of `threads` threads started together; returns the wall time.
@@ -45,7 +49,9 @@ fn single_thread(c: &mut Criterion) {
     let mut g = c.benchmark_group("acquire_release/1_thread");
     g.throughput(Throughput::Elements(1));
     let pool = vmpool();
-    g.bench_function("vmpool", |b| b.iter(|| black_box(pool.try_acquire().unwrap())));
+    g.bench_function("vmpool", |b| {
+        b.iter(|| black_box(pool.try_acquire().unwrap()))
+    });
     let op = object_pool::Pool::new(SIZE, || ());
     g.bench_function("object-pool", |b| b.iter(|| black_box(op.pull(|| ()))));
     let dp = deadpool::unmanaged::Pool::from(vec![(); SIZE]);
@@ -61,7 +67,9 @@ fn two_threads(c: &mut Criterion) {
     g.bench_function("vmpool", |b| {
         b.iter_custom(|iters| {
             let pool = pool.clone();
-            on_threads(2, iters, move || drop(black_box(pool.try_acquire().unwrap())))
+            on_threads(2, iters, move || {
+                drop(black_box(pool.try_acquire().unwrap()))
+            })
         })
     });
     let op = Arc::new(object_pool::Pool::new(SIZE, || ()));

@@ -21,7 +21,9 @@
 //! Frozen at creation: every object reachable from the global object (through property values, getters, setters and
 //! prototypes), including the prelude's global objects and functions, and the hidden intrinsics (iterator,
 //! generator and async prototypes, `%TypedArray%`, `%ThrowTypeError%`). Baseline globals become non-writable and
-//! non-configurable (so the prelude's handlers cannot be reassigned). The scrub removes globals added by a use and
+//! non-configurable (so the prelude's handlers cannot be reassigned). The override mistake is avoided for the
+//! names listed under [`LOCKDOWN`] only: assigning another inherited built-in method on an object (`arr.map = f`)
+//! fails as on any frozen prototype (silently in sloppy code, `TypeError` in strict code). The scrub removes globals added by a use and
 //! restores the global object's prototype. It does not cover state that is not reachable from the global object:
 //! the prelude's top-level `let`/`class` bindings and the variables its functions close over, the contents of
 //! collections (`Map`, `Set`, typed arrays) held there, the `Symbol.for` registry, and callbacks of
@@ -29,10 +31,16 @@
 
 /// The lockdown for `Isolation::Strict`: a function expression. Calling it once per instance, after the prelude,
 /// freezes every object reachable from the global object plus the hidden intrinsics (except the global object,
-/// which stays extensible), turns each writable data property of a prototype into an accessor pair whose setter
-/// defines an own property on the receiver (so `obj.toString = f` still works on a new object: the "override
-/// mistake"), and makes every baseline global binding non-writable and non-configurable. Returns the number of
-/// objects it froze.
+/// which stays extensible), and makes every baseline global binding non-writable and non-configurable. Returns the
+/// number of objects it froze.
+///
+/// The "override mistake": on every prototype, the writable data properties named like an own property of
+/// `Object.prototype` (`constructor`, `toString`, `valueOf`, `hasOwnProperty`, ...) or `name`, `message`, `push`,
+/// `concat`, `bind` or `Symbol.iterator` become accessor pairs whose setter defines an own property on the
+/// receiver, so `obj.toString = f`, `obj.constructor = X` and `e.message = 'x'` still work. The accessor functions
+/// are shared per name (each frozen function costs memory): a name held by several prototypes has a getter that
+/// returns the value held for the nearest of them on the receiver's prototype chain. Other prototype properties
+/// stay frozen data properties.
 pub const LOCKDOWN: &str = include_str!("js/lockdown.js");
 
 /// The scrub for `Isolation::Scrub` and `Isolation::Strict`: a function expression. Calling it at the baseline

@@ -29,7 +29,9 @@ impl Calculator {
             .get(token)
             .or_else(|| self.constants.get(token))
             .copied()
-            .ok_or_else(|| ScriptError::new(ErrorKind::Exception, format!("{token} is not defined")))
+            .ok_or_else(|| {
+                ScriptError::new(ErrorKind::Exception, format!("{token} is not defined"))
+            })
     }
 
     fn expression(&self, vm: &CalcVm, source: &str) -> Result<f64, ScriptError> {
@@ -43,10 +45,16 @@ impl Calculator {
                     "-" => Ok(a - b),
                     "*" => Ok(a * b),
                     "/" => Ok(a / b),
-                    other => Err(ScriptError::new(ErrorKind::Syntax, format!("unknown operator {other}"))),
+                    other => Err(ScriptError::new(
+                        ErrorKind::Syntax,
+                        format!("unknown operator {other}"),
+                    )),
                 }
             }
-            _ => Err(ScriptError::new(ErrorKind::Syntax, format!("cannot parse {source:?}"))),
+            _ => Err(ScriptError::new(
+                ErrorKind::Syntax,
+                format!("cannot parse {source:?}"),
+            )),
         }
     }
 }
@@ -73,9 +81,14 @@ impl ScriptEngine for Calculator {
 
     fn call(&self, vm: &mut CalcVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
         match function {
-            "sum" => Ok(Value::from(args.iter().filter_map(Value::as_f64).sum::<f64>())),
+            "sum" => Ok(Value::from(
+                args.iter().filter_map(Value::as_f64).sum::<f64>(),
+            )),
             "vars" => Ok(Value::from(vm.vars.len())),
-            other => Err(ScriptError::new(ErrorKind::Exception, format!("no global function `{other}`"))),
+            other => Err(ScriptError::new(
+                ErrorKind::Exception,
+                format!("no global function `{other}`"),
+            )),
         }
     }
 
@@ -88,7 +101,9 @@ impl ScriptEngine for Calculator {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = PoolConfig::from_toml("[vm_pool]\nmax_size = 4\npreload_size = 2\n")?;
-    let engine = Calculator { constants: HashMap::from([("pi".to_owned(), std::f64::consts::PI)]) };
+    let engine = Calculator {
+        constants: HashMap::from([("pi".to_owned(), std::f64::consts::PI)]),
+    };
     let pool = Pool::new(engine, config)?;
 
     // The guide's acquire/release-with-defer pattern: the guard returns the instance when it goes out of scope.
@@ -96,7 +111,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut vm = pool.acquire()?;
         vm.eval("x = 2 * 21")?;
         assert_eq!(vm.eval("x + 1")?, Value::from(43.0));
-        assert_eq!(vm.call("sum", &[Value::from(1), Value::from(2.5)])?, Value::from(3.5));
+        assert_eq!(
+            vm.call("sum", &[Value::from(1), Value::from(2.5)])?,
+            Value::from(3.5)
+        );
         println!("use 1 of instance {}: x + 1 = 43", PooledVm::id(&vm));
     }
 

@@ -3,18 +3,28 @@
 //  1. freezes every object reachable from the global object (through own property values, getters, setters and
 //     prototypes) plus the hidden intrinsics that are not reachable that way (iterator, generator and async
 //     prototypes), except the global object itself;
-//  2. avoids the "override mistake": each writable data property of an object that serves as a prototype becomes
-//     an accessor pair whose setter defines an own property on the receiver, so `obj.toString = f` on a new
-//     object still works after `Object.prototype` is frozen (assigning on the prototype itself still fails);
+//  2. avoids the "override mistake" for the names most often assigned on ordinary objects: on every object that
+//     serves as a prototype, a writable data property named like an own property of `Object.prototype`
+//     (`constructor`, `toString`, `valueOf`, `hasOwnProperty`, ...) or `name`, `message`, `push`, `concat`, `bind`
+//     or `Symbol.iterator` becomes an accessor pair whose setter defines an own property on the receiver, so
+//     `obj.toString = f`, `e.message = 'x'` or `Foo.prototype.constructor = Foo` still work after the prototypes
+//     are frozen (assigning on the prototype itself throws). Other inherited built-in methods stay frozen data
+//     properties: assigning one on an object that inherits it (`arr.map = f`) fails as it does on any frozen
+//     prototype, silently in sloppy code and with a TypeError in strict code; `Object.defineProperty`, object
+//     literals and class members still create such properties;
 //  3. makes every existing global binding non-writable and non-configurable; the global object stays extensible
 //     so that requests can add globals, which the scrub script removes.
+// Cost model (QuickJS): the walk creates every lazily created built-in function so that it can be frozen (an
+// intrinsic created later would not be), and each frozen object gets a hidden class of its own; the
+// override-mistake accessors cost one getter and one setter per listed name, plus a Map for the names held by
+// several prototypes.
 // Returns the number of objects frozen. Plain ES2020; works on QuickJS and Boa.
 (function lockdown() {
   'use strict';
   const global = globalThis;
   const { getPrototypeOf, getOwnPropertyDescriptor, defineProperty, freeze, isFrozen } = Object;
-  const { ownKeys, apply } = Reflect;
-  const hasOwn = Object.prototype.hasOwnProperty;
+  const { ownKeys } = Reflect;
+  const TypeError_ = TypeError;
 
   const hidden = [];
   const tryAdd = (make) => {
@@ -42,17 +52,15 @@
   tryAdd(() => getPrototypeOf(new Intl.Segmenter().segment('a')[Symbol.iterator]()));
   tryAdd(() => getPrototypeOf(fn('function () { return arguments; }')()));
 
-  // Walk the object graph. `seen` is a Set created before any request code ran, so its methods are the originals.
+  // Walk the object graph. No request code has run yet; the prelude is trusted not to sabotage Set or arrays.
   const seen = new Set();
-  const has = Set.prototype.has;
-  const add = Set.prototype.add;
   const queue = [];
   let queued = 0;
   const visit = (value) => {
     if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return;
-    if (value === global || apply(has, seen, [value])) return;
-    apply(add, seen, [value]);
-    defineProperty(queue, queued++, { value, writable: true, enumerable: true, configurable: true });
+    if (value === global || seen.has(value)) return;
+    seen.add(value);
+    queue[queued++] = value;
   };
   const protos = new Set();
   const globalKeys = ownKeys(global);
@@ -67,61 +75,112 @@
   for (let i = 0; i < queued; i++) {
     const obj = queue[i];
     const proto = getPrototypeOf(obj);
-    if (proto !== null) apply(add, protos, [proto]);
-    visit(proto);
+    if (proto !== null) {
+      protos.add(proto);
+      visit(proto);
+    }
     const keys = ownKeys(obj);
     for (let k = 0; k < keys.length; k++) {
       const desc = getOwnPropertyDescriptor(obj, keys[k]);
-      if (keys[k] === 'prototype' && typeof obj === 'function' && desc.value) apply(add, protos, [desc.value]);
-      visit(desc.value);
-      visit(desc.get);
-      visit(desc.set);
+      const value = desc.value;
+      if (value !== undefined) {
+        if (keys[k] === 'prototype' && typeof obj === 'function') protos.add(value);
+        visit(value);
+      } else {
+        visit(desc.get);
+        visit(desc.set);
+      }
     }
   }
 
-  // The override mistake: writable data properties of prototypes become accessors.
-  const makeAccessor = (obj, key, value, enumerable) => {
-    // Methods, so that the accessor functions have no `prototype` object; both are frozen like everything else.
+  // The override mistake: listed writable data properties of prototypes become accessors. Accessor functions
+  // are shared per name (each frozen function costs memory, and ~60 prototypes hold these names): the setter
+  // defines an own property on the receiver; the getter returns the value held for the nearest prototype on
+  // the receiver's chain that holds the name (for a name held by a single prototype, just its value). So that the
+  // getter never calls itself, it uses only Map methods and `Object.getPrototypeOf`, none of them listed.
+  const overridable = ownKeys(Object.prototype).concat(['name', 'message', 'push', 'concat', 'bind', Symbol.iterator]);
+  // Methods, so that the accessor functions have no `prototype` object; all of them are frozen.
+  const makeSetter = (key) => {
+    const accessor = {
+      set(newValue) {
+        const receiver = this;
+        // A primitive receiver: assignment to a primitive's property has no effect.
+        if ((typeof receiver !== 'object' && typeof receiver !== 'function') || receiver === null) return;
+        const own = getOwnPropertyDescriptor(receiver, key);
+        if (own === undefined) {
+          defineProperty(receiver, key, { value: newValue, writable: true, enumerable: true, configurable: true });
+        } else if ('value' in own) {
+          receiver[key] = newValue;
+        } else {
+          // The receiver holds the accessor itself: a frozen built-in.
+          throw new TypeError_('Cannot assign to a property of a frozen built-in');
+        }
+      },
+    };
+    return freeze(accessor.set);
+  };
+  const makeGetter = (value) => {
     const accessor = {
       get() {
         return value;
       },
-      set(newValue) {
-        if (this === obj) throw new TypeError('Cannot assign to a property of a frozen built-in');
-        // A primitive receiver: assignment to a primitive's property has no effect.
-        if ((typeof this !== 'object' && typeof this !== 'function') || this === null) return;
-        if (apply(hasOwn, this, [key])) {
-          this[key] = newValue;
-        } else {
-          defineProperty(this, key, { value: newValue, writable: true, enumerable: true, configurable: true });
+    };
+    return freeze(accessor.get);
+  };
+  const makeDispatchGetter = (values) => {
+    const accessor = {
+      get() {
+        let holder = this;
+        if ((typeof holder !== 'object' && typeof holder !== 'function') || holder === null) {
+          holder = getPrototypeOf(holder);
         }
+        while (holder !== null) {
+          if (values.has(holder)) return values.get(holder);
+          holder = getPrototypeOf(holder);
+        }
+        return undefined;
       },
     };
-    freeze(accessor.get);
-    freeze(accessor.set);
-    defineProperty(obj, key, { get: accessor.get, set: accessor.set, enumerable, configurable: false });
+    return freeze(accessor.get);
   };
+  // Collect first (holders per name), then convert, then freeze.
+  const found = [];
   for (let i = 0; i < queued; i++) {
     const obj = queue[i];
-    if (isFrozen(obj)) continue;
-    if (apply(has, protos, [obj])) {
-      const keys = ownKeys(obj);
-      for (let k = 0; k < keys.length; k++) {
-        const desc = getOwnPropertyDescriptor(obj, keys[k]);
-        if (desc.writable === true && desc.configurable === true) {
-          makeAccessor(obj, keys[k], desc.value, desc.enumerable);
-        }
+    if (!protos.has(obj) || isFrozen(obj)) continue;
+    for (let n = 0; n < overridable.length; n++) {
+      const desc = getOwnPropertyDescriptor(obj, overridable[n]);
+      if (desc !== undefined && desc.writable === true && desc.configurable === true) {
+        if (found[n] === undefined) found[n] = [];
+        found[n].push(obj, desc);
       }
     }
-    freeze(obj);
   }
+  for (let n = 0; n < overridable.length; n++) {
+    const holders = found[n];
+    if (holders === undefined) continue;
+    const key = overridable[n];
+    const set = makeSetter(key);
+    let get;
+    if (holders.length === 2) {
+      get = makeGetter(holders[1].value);
+    } else {
+      const values = new Map();
+      for (let h = 0; h < holders.length; h += 2) values.set(holders[h], holders[h + 1].value);
+      get = makeDispatchGetter(values);
+    }
+    for (let h = 0; h < holders.length; h += 2) {
+      defineProperty(holders[h], key, { get, set, enumerable: holders[h + 1].enumerable, configurable: false });
+    }
+  }
+  for (let i = 0; i < queued; i++) freeze(queue[i]);
 
   // Baseline global bindings become constant; the global object stays extensible.
   for (let i = 0; i < globalKeys.length; i++) {
     const key = globalKeys[i];
     const desc = getOwnPropertyDescriptor(global, key);
     if (desc.configurable === false && desc.writable !== true) continue;
-    if (apply(hasOwn, desc, ['value'])) {
+    if ('value' in desc) {
       defineProperty(global, key, { writable: false, configurable: false });
     } else {
       defineProperty(global, key, { configurable: false });
