@@ -63,8 +63,11 @@
 //! called indirectly, so its `let`/`const`/`class` declarations stay local to that evaluation and its `var` and
 //! function declarations become deletable global properties.
 //! - `Strict`: at creation, after the prelude, every object reachable from the global object and the hidden
-//!   intrinsics are frozen (prototype data properties become accessors, so `obj.toString = f` still works on new
-//!   objects), and the baseline globals (including the prelude's functions) become non-writable and
+//!   intrinsics are frozen (the commonly overridden prototype properties, every own name of `Object.prototype`
+//!   plus `name`, `message`, `push`, `concat`, `bind` and `Symbol.iterator`, become accessors, so
+//!   `obj.toString = f` or `err.message = m` still work on new objects; assigning another inherited built-in name
+//!   such as `arr.map = f` fails as on any frozen prototype, while `Object.defineProperty` works), and the baseline
+//!   globals (including the prelude's functions) become non-writable and
 //!   non-configurable. A reset drops pending promise jobs, deletes the globals added since creation and restores
 //!   the global object's prototype. Not covered: state that is not reachable from the global object — the
 //!   prelude's top-level `let`/`const`/`class` bindings and variables its functions close over, the contents of
