@@ -1,0 +1,812 @@
+//! An HTTP service on the pool: `POST /run/{name}` runs the handler script `name` with the JSON body, on
+//! `tokio` + `axum`, through [`Pool::acquire_async`], with Prometheus metrics and graceful shutdown.
+//!
+//! ```text
+//! cargo run --release -p vmpool --example server --features quickjs -- \
+//!     --config config.toml --scripts vmpool/examples/scripts --listen 127.0.0.1:8080
+//! curl -s -X POST 127.0.0.1:8080/run/hello -d '{"name": "Ada"}'     # {"greeting":"Hello, Ada!"}
+//! curl -s 127.0.0.1:8080/metrics                                    # Prometheus text format
+//! ```
+//!
+//! Flags (all optional): `--config FILE` (default `config.toml`: its `[vm_pool]` section, limits included),
+//! `--scripts DIR` (default: this example's `scripts/` folder), `--listen ADDR` (default `127.0.0.1:8080`),
+//! `--engine quickjs|lua|boa` (default: the first engine compiled in, in that order). The engine is chosen at
+//! build time by the cargo features `quickjs`, `lua` and `boa`; built without any, the example says so and exits.
+//! `RUST_LOG` sets the log level (default `info`).
+//!
+//! # Handlers: one pool per script
+//! Every `NAME.js` in the scripts folder (`NAME.lua` for the `lua` engine) is one handler, served at
+//! `POST /run/NAME`. Each handler gets a pool of its own whose engine runs the file as its prelude, so handlers
+//! are isolated from each other (a handler that keeps timing out only ever discards its own instances) and each
+//! shows up in the metrics under its own `handler` label. Every pool has the `[vm_pool]` settings, so the server
+//! holds at most `max_size` instances per handler. The script defines a global `handle(request)`; it receives the
+//! request body as a value (objects, arrays, strings, numbers, booleans, null) and its return value is the
+//! response body. Boa has no heap limit (see the `engine-boa` docs): with `--engine boa`, `limits.memory_mb` is
+//! not enforced and only the time limit stops a script that allocates without end.
+//!
+//! # Requests never block the runtime
+//! A request waits for an instance with `acquire_async().await` (no thread is blocked while it waits) and then
+//! moves the owned guard into [`tokio::task::spawn_blocking`] for the call, which is synchronous CPU work of up to
+//! `limits.timeout`. The guard is dropped on that blocking thread, so the reset between uses runs there too. One
+//! exception: when a request finds no idle instance but the pool may still grow, `acquire_async` creates the new
+//! instance on the polling (worker) thread. Set `preload_size = max_size` to create every instance at start (the
+//! maintenance thread refills the floor after discards) and keep instance creation off the workers.
+//!
+//! # Status codes
+//! | outcome | status | body |
+//! | --- | --- | --- |
+//! | the handler returned a value | 200 | the value |
+//! | body is not JSON | 400 | `{"error": "bad_request", "message": ...}` |
+//! | no such handler | 404 | `{"error": "not_found", ...}` |
+//! | script threw, hit the memory or stack limit, or returned something that is not a value | 422 | `{"error": "exception" / "memory" / "stack" / "conversion", "message": ...}` |
+//! | pool exhausted (no instance free within `acquire_timeout`) | 503 + `Retry-After: 1` | `{"error": "exhausted", ...}` |
+//! | pool closed (shutting down) or an instance could not be created | 503 | `{"error": "closed", ...}` or the creation error's kind |
+//! | script ran past `limits.timeout` | 504 | `{"error": "timeout", ...}` |
+//! | engine fault (`internal`) | 500 | `{"error": "internal", ...}` |
+//!
+//! Nothing a script does yields 500: 500 is kept for faults of the engine or the server.
+//!
+//! # Operations
+//! - `GET /metrics`: the counters of every pool in the Prometheus text format (OpenMetrics), read from
+//!   [`Pool::metrics`] at scrape time, labelled `engine` and `handler` (`reason` for destroyed instances), plus
+//!   `vmpool_http_responses_total` by `status` (answers for unknown handlers are counted under `handler=""`, so
+//!   clients cannot create series).
+//! - `GET /healthz`: 200 `{"status": "ok", ...}` while every pool can serve, 503 when a pool is closed or has no
+//!   instance and cannot create one. A saturated pool still counts as able to serve (it is, as soon as an instance
+//!   comes back); its `saturated` field says so.
+//! - With `enable_metrics = true`, the guide's line `[VM Pool Metrics] Created: ..., Errors: N` is logged every
+//!   `metrics_interval`, one line per handler, followed by `handler=NAME engine=ENGINE`.
+//! - SIGTERM or Ctrl-C: stop accepting connections, let the requests in flight finish, log the final metrics, and
+//!   close the pools.
+#![cfg_attr(
+    not(any(feature = "quickjs", feature = "lua", feature = "boa")),
+    allow(dead_code, unused_imports)
+)]
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::{Registry, Unit};
+use serde_json::json;
+use tokio::net::TcpListener;
+use vmpool::{
+    DestroyReason, EngineConfig, EngineError, ErrorKind, Metrics, Pool, PoolConfig, PoolError,
+    ScriptEngine, ScriptError, Value,
+};
+
+/// A boxed error for start-up failures; its message names the file or setting at fault.
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// The engines compiled into this build, in the order `--engine` defaults through.
+pub const ENGINES: &[&str] = &[
+    #[cfg(feature = "quickjs")]
+    "quickjs",
+    #[cfg(feature = "lua")]
+    "lua",
+    #[cfg(feature = "boa")]
+    "boa",
+];
+
+/// An engine the server can run: how to build it from an [`EngineConfig`], and which script files it reads.
+pub trait ServerEngine: ScriptEngine<Vm: Send> + Sized {
+    /// The engine's name in `--engine` and in the metrics' `engine` label.
+    const NAME: &'static str;
+    /// The extension of its handler scripts, without the dot.
+    const EXTENSION: &'static str;
+
+    /// Builds the engine (compiles the prelude).
+    ///
+    /// # Errors
+    /// A syntax error in the prelude, or limits the engine rejects.
+    fn build(config: EngineConfig) -> Result<Self, ScriptError>;
+}
+
+#[cfg(feature = "quickjs")]
+impl ServerEngine for vmpool::quickjs::QuickJsEngine {
+    const NAME: &'static str = "quickjs";
+    const EXTENSION: &'static str = "js";
+    fn build(config: EngineConfig) -> Result<Self, ScriptError> {
+        Self::new(config)
+    }
+}
+
+#[cfg(feature = "lua")]
+impl ServerEngine for vmpool::lua::LuaEngine {
+    const NAME: &'static str = "lua";
+    const EXTENSION: &'static str = "lua";
+    fn build(config: EngineConfig) -> Result<Self, ScriptError> {
+        Self::new(config)
+    }
+}
+
+/// Boa's instances are not `Send`: each lives on a thread of its own behind a [`vmpool::Carrier`], whose stack
+/// is as large as the one Boa runs every operation on (reserved lazily), so no operation needs a fresh segment.
+/// Boa has no heap limit: `limits.memory_mb` is not enforced (see the `engine-boa` docs).
+#[cfg(feature = "boa")]
+impl ServerEngine for vmpool::Carrier<vmpool::boa::BoaEngine> {
+    const NAME: &'static str = "boa";
+    const EXTENSION: &'static str = "js";
+    fn build(config: EngineConfig) -> Result<Self, ScriptError> {
+        let timeout = config.limits.timeout;
+        Ok(vmpool::Carrier::new(vmpool::boa::BoaEngine::new(config)?)
+            .timeout(timeout)
+            .stack_size(vmpool::boa::ENGINE_STACK_BYTES + (1 << 20)))
+    }
+}
+
+/// Labels of the responses counter: engine, handler, status code.
+type ResponseLabels = [(&'static str, String); 3];
+
+/// The service: one pool per handler script, and the metrics registry.
+pub struct App<E: ServerEngine> {
+    pools: BTreeMap<String, Pool<E>>,
+    config: PoolConfig,
+    registry: Registry,
+    responses: Family<ResponseLabels, Counter>,
+}
+
+impl<E: ServerEngine> std::fmt::Debug for App<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("engine", &E::NAME)
+            .field("handlers", &self.pools.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: ServerEngine> App<E> {
+    /// Loads every `*.EXTENSION` script of `scripts` as a handler and builds its pool with `config` (which
+    /// creates `preload_size` instances per handler, so call it before serving, off the async workers).
+    ///
+    /// The pools do not log the metrics line themselves: [`serve`] logs it per handler when `enable_metrics` is
+    /// set.
+    ///
+    /// # Errors
+    /// An unreadable folder or script, a script name that is not a URL segment (`[A-Za-z0-9_-]+`), a folder
+    /// without any script, a script that does not compile, or a pool that cannot preload its instances; the
+    /// message names the file.
+    pub fn load(config: PoolConfig, scripts: &Path) -> Result<Self, BoxError> {
+        let entries = std::fs::read_dir(scripts)
+            .map_err(|e| format!("cannot read the scripts folder {}: {e}", scripts.display()))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("cannot read the scripts folder {}: {e}", scripts.display()))?
+                .path();
+            if path.is_file() && path.extension().is_some_and(|x| x == E::EXTENSION) {
+                files.push(path);
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(format!(
+                "no *.{} handler scripts in {} (the {} engine reads *.{} files)",
+                E::EXTENSION,
+                scripts.display(),
+                E::NAME,
+                E::EXTENSION
+            )
+            .into());
+        }
+        let mut pool_config = config.clone();
+        pool_config.enable_metrics = false;
+        let mut pools = BTreeMap::new();
+        for path in files {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|s| {
+                    s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "{}: a handler's file name must be [A-Za-z0-9_-]+.{}",
+                        path.display(),
+                        E::EXTENSION
+                    )
+                })?
+                .to_owned();
+            let source = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let file_name = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let engine =
+                E::build(EngineConfig::from_pool_config(&config, source).prelude_name(file_name))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            let pool = Pool::new(engine, pool_config.clone())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            pools.insert(name, pool);
+        }
+        let mut registry = Registry::default();
+        let responses = Family::<ResponseLabels, Counter>::default();
+        registry.register(
+            "vmpool_http_responses",
+            "HTTP responses of the script service, by handler and status code",
+            responses.clone(),
+        );
+        registry.register_collector(Box::new(PoolCollector {
+            engine: E::NAME,
+            pools: pools.iter().map(|(n, p)| (n.clone(), p.clone())).collect(),
+        }));
+        Ok(Self {
+            pools,
+            config,
+            registry,
+            responses,
+        })
+    }
+
+    /// The pool of handler `name`.
+    pub fn pool(&self, name: &str) -> Option<&Pool<E>> {
+        self.pools.get(name)
+    }
+
+    /// The handlers' names, sorted.
+    pub fn handlers(&self) -> impl Iterator<Item = &str> {
+        self.pools.keys().map(String::as_str)
+    }
+
+    /// The configuration every pool was built with.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Closes every pool: waiting requests get 503, instances still out are dropped when they come back.
+    pub fn close(&self) {
+        for pool in self.pools.values() {
+            pool.close();
+        }
+    }
+
+    /// Logs the guide's metrics line of every pool, with its handler and engine.
+    pub fn log_metrics(&self) {
+        for (name, pool) in &self.pools {
+            log::info!("{} handler={name} engine={}", pool.metrics(), E::NAME);
+        }
+    }
+
+    /// The metrics in the Prometheus text format.
+    ///
+    /// # Errors
+    /// Only if formatting fails, which writing to a `String` does not.
+    pub fn encode_metrics(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+
+    fn count(&self, handler: &str, status: StatusCode) {
+        self.responses
+            .get_or_create(&[
+                ("engine", E::NAME.to_owned()),
+                ("handler", handler.to_owned()),
+                ("status", status.as_u16().to_string()),
+            ])
+            .inc();
+    }
+}
+
+/// The routes: `POST /run/{name}`, `GET /metrics`, `GET /healthz`.
+pub fn router<E: ServerEngine>(app: Arc<App<E>>) -> Router {
+    Router::new()
+        .route("/run/{name}", post(run_handler::<E>))
+        .route("/metrics", get(metrics::<E>))
+        .route("/healthz", get(healthz::<E>))
+        .with_state(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, waits for the requests in flight,
+/// logs the pools' final metrics and closes the pools.
+///
+/// # Errors
+/// An I/O error of the listener.
+pub async fn serve<E: ServerEngine>(
+    app: Arc<App<E>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let logger = app.config.enable_metrics.then(|| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let period = app.config.metrics_interval;
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            loop {
+                ticks.tick().await;
+                app.log_metrics();
+            }
+        })
+    });
+    let result = axum::serve(listener, router(app.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    if let Some(logger) = logger {
+        logger.abort();
+    }
+    log::info!("stopped serving; final pool metrics:");
+    app.log_metrics();
+    app.close();
+    result
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            log::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                log::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => log::info!("Ctrl-C: shutting down"),
+        () = terminate => log::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// The status code for a failure of `kind`: 504 for a timeout, 422 for what the script did, 503 when the pool
+/// cannot serve, 500 for an engine fault.
+pub fn status_for(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::Exception
+        | ErrorKind::Memory
+        | ErrorKind::Stack
+        | ErrorKind::Conversion
+        | ErrorKind::Syntax => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Exhausted | ErrorKind::Closed => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A JSON error body `{"error": kind, "message": message}` with `status`.
+fn error_response(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": kind, "message": message })),
+    )
+        .into_response()
+}
+
+/// An engine error's message without the `kind: ` prefix its `Display` starts with.
+fn message_of(error: &dyn std::fmt::Display, kind: ErrorKind) -> String {
+    let text = error.to_string();
+    match text
+        .strip_prefix(kind.as_str())
+        .and_then(|t| t.strip_prefix(": "))
+    {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
+fn acquire_error<X: EngineError>(error: &PoolError<X>) -> Response {
+    let message = error.to_string();
+    match error {
+        PoolError::Exhausted { .. } => {
+            let mut response =
+                error_response(StatusCode::SERVICE_UNAVAILABLE, "exhausted", &message);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+        // Closed (shutting down), or an instance could not be created: the service cannot serve right now.
+        other => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            other.kind().as_str(),
+            &message,
+        ),
+    }
+}
+
+/// `POST /run/{name}`: parse the body, wait for an instance without blocking, call `handle` on a blocking thread.
+async fn run_handler<E: ServerEngine>(
+    State(app): State<Arc<App<E>>>,
+    UrlPath(name): UrlPath<String>,
+    body: Bytes,
+) -> Response {
+    let Some(pool) = app.pool(&name) else {
+        app.count("", StatusCode::NOT_FOUND);
+        let handlers: Vec<&str> = app.handlers().collect();
+        return error_response(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no handler {name:?}; the handlers are {handlers:?}"),
+        );
+    };
+    let response = run(pool, body).await;
+    app.count(&name, response.status());
+    response
+}
+
+async fn run<E: ServerEngine>(pool: &Pool<E>, body: Bytes) -> Response {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("the request body is not JSON: {e}"),
+            );
+        }
+    };
+    let mut vm = match pool.acquire_async().await {
+        Ok(vm) => vm,
+        Err(e) => return acquire_error(&e),
+    };
+    // The call is synchronous CPU work (up to limits.timeout): keep it off the async workers. The guard goes
+    // with it and returns the instance (reset included) from the blocking thread.
+    let outcome = tokio::task::spawn_blocking(move || vm.call("handle", &[request])).await;
+    match outcome {
+        Ok(Ok(value)) => (StatusCode::OK, axum::Json(value)).into_response(),
+        Ok(Err(e)) => {
+            let kind = e.kind();
+            error_response(status_for(kind), kind.as_str(), &message_of(&e, kind))
+        }
+        Err(e) => error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("the call's task failed: {e}"),
+        ),
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format.
+async fn metrics<E: ServerEngine>(State(app): State<Arc<App<E>>>) -> Response {
+    match app.encode_metrics() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// `GET /healthz`: whether every pool can serve.
+async fn healthz<E: ServerEngine>(State(app): State<Arc<App<E>>>) -> Response {
+    let mut healthy = true;
+    let mut handlers = serde_json::Map::new();
+    for (name, pool) in &app.pools {
+        let m = pool.metrics();
+        let total = m.in_use + m.available + m.creating;
+        let saturated = m.available == 0 && total >= m.max_size;
+        // No instance at all and the last attempts to make one failed: nothing will serve.
+        let broken = m.live() == 0 && m.creating == 0 && m.create_errors > 0;
+        let can_serve = !m.closed && !broken;
+        healthy &= can_serve;
+        handlers.insert(
+            name.clone(),
+            json!({
+                "can_serve": can_serve,
+                "saturated": saturated,
+                "in_use": m.in_use,
+                "available": m.available,
+                "max_size": m.max_size,
+            }),
+        );
+    }
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "engine": E::NAME,
+        "handlers": handlers,
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// Reads [`Pool::metrics`] of every handler's pool at scrape time.
+struct PoolCollector<E: ServerEngine> {
+    engine: &'static str,
+    pools: Vec<(String, Pool<E>)>,
+}
+
+impl<E: ServerEngine> std::fmt::Debug for PoolCollector<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolCollector")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One series per pool of a counter or gauge read from a snapshot.
+enum Series {
+    Counter(fn(&Metrics) -> u64),
+    Gauge(fn(&Metrics) -> usize),
+}
+
+/// The pool counters and gauges exported, with their help text.
+const SERIES: &[(&str, &str, Series)] = &[
+    (
+        "vmpool_created",
+        "Instances created since the pool started",
+        Series::Counter(|m| m.created),
+    ),
+    (
+        "vmpool_uses",
+        "Instances handed out since the pool started",
+        Series::Counter(|m| m.total_uses),
+    ),
+    (
+        "vmpool_create_errors",
+        "Instance creations that failed or panicked",
+        Series::Counter(|m| m.create_errors),
+    ),
+    (
+        "vmpool_script_errors",
+        "Script calls that returned an error",
+        Series::Counter(|m| m.script_errors),
+    ),
+    (
+        "vmpool_waits",
+        "Acquires that had to wait for an instance",
+        Series::Counter(|m| m.waits),
+    ),
+    (
+        "vmpool_wait_timeouts",
+        "Waits that ended without an instance (VM pool exhausted)",
+        Series::Counter(|m| m.wait_timeouts),
+    ),
+    (
+        "vmpool_leaks_suspected",
+        "Guards reported as held longer than leak_threshold",
+        Series::Counter(|m| m.leaks_suspected),
+    ),
+    (
+        "vmpool_in_use",
+        "Instances handed out and not yet returned",
+        Series::Gauge(|m| m.in_use),
+    ),
+    (
+        "vmpool_available",
+        "Idle instances ready to hand out",
+        Series::Gauge(|m| m.available),
+    ),
+    (
+        "vmpool_creating",
+        "Instances being created",
+        Series::Gauge(|m| m.creating),
+    ),
+    (
+        "vmpool_max_size",
+        "Most instances the pool may hold",
+        Series::Gauge(|m| m.max_size),
+    ),
+    (
+        "vmpool_waiting",
+        "Requests waiting for an instance",
+        Series::Gauge(|m| m.waiting),
+    ),
+    (
+        "vmpool_closed",
+        "1 once the pool is closed",
+        Series::Gauge(|m| usize::from(m.closed)),
+    ),
+];
+
+impl<E: ServerEngine> Collector for PoolCollector<E> {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snapshots: Vec<([(&str, &str); 2], Metrics)> = self
+            .pools
+            .iter()
+            .map(|(name, pool)| {
+                (
+                    [("engine", self.engine), ("handler", name.as_str())],
+                    pool.metrics(),
+                )
+            })
+            .collect();
+        for (name, help, series) in SERIES {
+            let kind = match series {
+                Series::Counter(_) => MetricType::Counter,
+                Series::Gauge(_) => MetricType::Gauge,
+            };
+            let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+            for (labels, m) in &snapshots {
+                let mut metric = family.encode_family(labels)?;
+                match series {
+                    Series::Counter(read) => {
+                        metric.encode_counter::<NoLabelSet, _, u64>(&read(m), None)?;
+                    }
+                    Series::Gauge(read) => metric.encode_gauge(&read(m))?,
+                }
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "vmpool_wait",
+            "Time spent waiting for an instance, summed over all waits",
+            Some(&Unit::Seconds),
+            MetricType::Counter,
+        )?;
+        for (labels, m) in &snapshots {
+            family
+                .encode_family(labels)?
+                .encode_counter::<NoLabelSet, _, u64>(&m.wait_time.as_secs_f64(), None)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "vmpool_destroyed",
+            "Instances destroyed, by reason",
+            None,
+            MetricType::Counter,
+        )?;
+        for (labels, m) in &snapshots {
+            for reason in DestroyReason::ALL {
+                let labels = [labels[0], labels[1], ("reason", reason.as_str())];
+                family
+                    .encode_family(&labels)?
+                    .encode_counter::<NoLabelSet, _, u64>(&m.destroyed.get(reason), None)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Command-line options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Args {
+    /// `--config`: the TOML file with the `[vm_pool]` section.
+    pub config: PathBuf,
+    /// `--scripts`: the folder of handler scripts.
+    pub scripts: PathBuf,
+    /// `--listen`: the address to bind.
+    pub listen: String,
+    /// `--engine`: which compiled-in engine to use.
+    pub engine: Option<String>,
+}
+
+const USAGE: &str =
+    "usage: server [--config FILE] [--scripts DIR] [--listen ADDR] [--engine quickjs|lua|boa]";
+
+impl Args {
+    /// Parses `--flag value` and `--flag=value` options.
+    ///
+    /// # Errors
+    /// An unknown flag, a flag without its value, or `--help` (whose "error" is the usage text).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut parsed = Args {
+            config: PathBuf::from("config.toml"),
+            scripts: Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scripts"),
+            listen: "127.0.0.1:8080".to_owned(),
+            engine: None,
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            if arg == "-h" || arg == "--help" {
+                return Err(USAGE.to_owned());
+            }
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+                None => (arg, None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--config" => parsed.config = value()?.into(),
+                "--scripts" => parsed.scripts = value()?.into(),
+                "--listen" => parsed.listen = value()?,
+                "--engine" => parsed.engine = Some(value()?),
+                other => return Err(format!("unknown option {other:?}")),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Loads the configuration and the handlers for engine `E`, then serves until SIGTERM or Ctrl-C.
+///
+/// # Errors
+/// Bad configuration, a script that does not load, an address that cannot be bound.
+pub fn run_server<E: ServerEngine>(args: &Args) -> Result<(), BoxError> {
+    let config = PoolConfig::from_file(&args.config)?;
+    // Pools are built (and their warm floors created) before the runtime starts: nothing blocks a worker.
+    let app = Arc::new(App::<E>::load(config, &args.scripts)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let handlers: Vec<&str> = app.handlers().collect();
+        log::info!(
+            "serving {handlers:?} with {} on http://{} (max_size {} per handler)",
+            E::NAME,
+            listener.local_addr()?,
+            app.config().max_size
+        );
+        serve(app.clone(), listener, shutdown_signal()).await?;
+        Ok::<(), BoxError>(())
+    })?;
+    // Instances still out when the pools closed (a call abandoned by its client) are dropped as they come back.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    Ok(())
+}
+
+fn start(args: &Args) -> Result<(), BoxError> {
+    let Some(engine) = args.engine.as_deref().or_else(|| ENGINES.first().copied()) else {
+        return Err(
+            "this build has no engine: run with --features quickjs (or lua, or boa)".into(),
+        );
+    };
+    match engine {
+        #[cfg(feature = "quickjs")]
+        "quickjs" => run_server::<vmpool::quickjs::QuickJsEngine>(args),
+        #[cfg(feature = "lua")]
+        "lua" => run_server::<vmpool::lua::LuaEngine>(args),
+        #[cfg(feature = "boa")]
+        "boa" => run_server::<vmpool::Carrier<vmpool::boa::BoaEngine>>(args),
+        other => Err(format!(
+            "engine {other:?} is not in this build, which has {ENGINES:?} (enable it with --features {other})"
+        )
+        .into()),
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args = match Args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(usage) if usage == USAGE => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("server: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match start(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The `server` example under test, once per engine compiled in: the server runs on a loopback port with the
+//! example's own scripts, a real HTTP client (reqwest) sends concurrent requests, and the test checks the results,
+//! the status code of every error case, the metrics endpoint, graceful shutdown, and that the pools' counters
+//! balance after shutdown.
+//!
+//! Built without an engine feature, only the engine-independent tests run.
+
+// The example's `main` and start-up code are not called here. (Built without an engine, the example allows dead
+// code itself.)
+#[cfg_attr(
+    any(feature = "quickjs", feature = "lua", feature = "boa"),
+    allow(dead_code)
+)]
+#[path = "../examples/server.rs"]
+mod server;
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+use vmpool::ErrorKind;
+
+/// The server on a loopback port, exercised through HTTP.
+#[cfg(any(feature = "quickjs", feature = "lua", feature = "boa"))]
+mod live {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::server::{self, App, ServerEngine};
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+    use tokio::net::TcpListener;
+    use tokio::sync::oneshot;
+    use vmpool::{DestroyReason, PoolConfig};
+
+    /// Small pools and limits, so that the error cases end quickly; `timeout` and `acquire_timeout` are long enough
+    /// that no legitimate request (at most 24 in flight for 4 instances) runs into them on a busy debug build.
+    const CONFIG: &str = r#"
+[vm_pool]
+max_size = 4
+preload_size = 4
+acquire_timeout = "1s"
+[vm_pool.limits]
+timeout = "1s"
+memory_mb = 16
+stack_kb = 256
+"#;
+
+    struct Running<E: ServerEngine> {
+        app: Arc<App<E>>,
+        base: String,
+        addr: std::net::SocketAddr,
+        stop: oneshot::Sender<()>,
+        server: tokio::task::JoinHandle<std::io::Result<()>>,
+        client: reqwest::Client,
+    }
+
+    async fn start<E: ServerEngine>() -> Running<E> {
+        let config = PoolConfig::from_toml(CONFIG).expect("the test's config parses");
+        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scripts");
+        // Building the pools creates their instances: off the async workers, as the example's main does.
+        let app = tokio::task::spawn_blocking(move || App::<E>::load(config, &scripts))
+            .await
+            .expect("load does not panic")
+            .expect("the example's scripts load");
+        let app = Arc::new(app);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(app.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        Running {
+            app,
+            base: format!("http://{addr}"),
+            addr,
+            stop,
+            server,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    impl<E: ServerEngine> Running<E> {
+        /// POSTs `body` (raw text) to `/run/{handler}`; returns the status, the `Retry-After` header and the JSON body.
+        async fn post(&self, handler: &str, body: &str) -> (StatusCode, Option<String>, Value) {
+            let response = self
+                .client
+                .post(format!("{}/run/{handler}", self.base))
+                .header("content-type", "application/json")
+                .body(body.to_owned())
+                .send()
+                .await
+                .expect("the server answers");
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().expect("ASCII header").to_owned());
+            let body = response.json().await.expect("every answer is JSON");
+            (status, retry_after, body)
+        }
+
+        async fn get(&self, path: &str) -> reqwest::Response {
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("the server answers")
+        }
+    }
+
+    /// The value of the sample `name{labels}` in a Prometheus text exposition.
+    fn sample(text: &str, name: &str, labels: &str) -> f64 {
+        let prefix = format!("{name}{{{labels}}} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no sample {prefix:?} in\n{text}"));
+        line[prefix.len()..].parse().expect("a number")
+    }
+
+    /// Asserts an error answer: status, `error` kind, and a message containing `needle`.
+    fn assert_error(
+        answer: &(StatusCode, Option<String>, Value),
+        status: StatusCode,
+        kind: &str,
+        needle: &str,
+    ) {
+        let (got, _, body) = answer;
+        assert_eq!(*got, status, "status of {body}");
+        assert_eq!(body["error"], kind, "kind in {body}");
+        let message = body["message"].as_str().expect("a message");
+        assert!(
+            message.contains(needle),
+            "{message:?} should contain {needle:?}"
+        );
+    }
+
+    pub(crate) async fn exercise<E: ServerEngine>() {
+        let server = start::<E>().await;
+        let engine = E::NAME;
+        let mut responses = 0_u64;
+
+        // Concurrent requests, every one with its own answer.
+        let mut tasks = Vec::new();
+        for i in 0..24_u64 {
+            let client = server.client.clone();
+            let base = server.base.clone();
+            tasks.push(tokio::spawn(async move {
+            let (handler, body) = if i % 2 == 0 {
+                ("hello", json!({ "name": format!("client {i}") }))
+            } else {
+                (
+                    "order",
+                    json!({ "items": [{ "sku": "A", "price": 2.5, "qty": i }, { "sku": "B", "price": 0.1, "qty": 3 }] }),
+                )
+            };
+            let response = client
+                .post(format!("{base}/run/{handler}"))
+                .json(&body)
+                .send()
+                .await
+                .expect("the server answers");
+            (i, response.status(), response.json::<Value>().await.expect("JSON"))
+        }));
+        }
+        for task in tasks {
+            let (i, status, body) = task.await.expect("request task");
+            assert_eq!(status, StatusCode::OK, "request {i}: {body}");
+            if i % 2 == 0 {
+                assert_eq!(body, json!({ "greeting": format!("Hello, client {i}!") }));
+            } else {
+                let total = 2.5 * i as f64 + 0.3;
+                assert_eq!(body["lines"], json!(2));
+                assert_eq!(body["units"], json!(i + 3));
+                assert!(
+                    (body["total"].as_f64().expect("a number") - total).abs() < 1e-9,
+                    "{body}"
+                );
+            }
+            responses += 1;
+        }
+
+        // Each error case and its status code.
+        let answer = server.post("faults", r#"{"do": "throw"}"#).await;
+        assert_error(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "exception",
+            "faults: thrown on request",
+        );
+        let answer = server
+            .post(
+                "order",
+                r#"{"items": [{"sku": "A", "price": 1, "qty": 0}]}"#,
+            )
+            .await;
+        assert_error(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "exception",
+            "invalid quantity for A: 0",
+        );
+        let answer = server.post("faults", r#"{"do": "loop"}"#).await;
+        assert_error(&answer, StatusCode::GATEWAY_TIMEOUT, "timeout", "1s");
+        let answer = server.post("faults", r#"{"do": "recurse"}"#).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "stack", "");
+        let mut tainted: u32 = 2;
+        // Boa has no heap limit (its adapter documents it): there the allocation runs until the time limit.
+        if engine != "boa" {
+            let answer = server.post("faults", r#"{"do": "alloc"}"#).await;
+            assert_error(
+                &answer,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "memory",
+                "16 MiB",
+            );
+            tainted += 1;
+        }
+        let answer = server.post("hello", r#"{"name": "#).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request", "not JSON");
+        let answer = server.post("nope", "{}").await;
+        assert_error(&answer, StatusCode::NOT_FOUND, "not_found", "\"nope\"");
+        responses += u64::from(tainted) + 4;
+
+        // An exhausted pool: the test holds every instance of `hello`, so the request waits `acquire_timeout` in vain.
+        let hello = server.app.pool("hello").expect("the hello handler");
+        let held: Vec<_> = (0..4)
+            .map(|_| hello.try_acquire_owned().expect("an idle instance"))
+            .collect();
+        let answer = server.post("hello", "{}").await;
+        assert_error(
+            &answer,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "exhausted",
+            "VM pool exhausted",
+        );
+        assert_eq!(answer.1.as_deref(), Some("1"), "Retry-After");
+        drop(held);
+        let answer = server.post("hello", "{}").await;
+        assert_eq!(answer.0, StatusCode::OK);
+        assert_eq!(answer.2, json!({ "greeting": "Hello, world!" }));
+        responses += 2;
+
+        // Health and metrics.
+        let health = server.get("/healthz").await;
+        assert_eq!(health.status(), StatusCode::OK);
+        let health: Value = health.json().await.expect("JSON");
+        assert_eq!(health["status"], "ok");
+        assert_eq!(health["handlers"]["hello"]["can_serve"], true);
+
+        let metrics = server.get("/metrics").await;
+        assert_eq!(metrics.status(), StatusCode::OK);
+        let content_type = metrics.headers()["content-type"]
+            .to_str()
+            .expect("ASCII")
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/openmetrics-text"),
+            "{content_type}"
+        );
+        let text = metrics.text().await.expect("text");
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        for (handler, pool) in
+            ["hello", "order", "faults"].map(|h| (h, server.app.pool(h).expect("handler")))
+        {
+            let labels = format!("engine=\"{engine}\",handler=\"{handler}\"");
+            let m = pool.metrics();
+            assert_eq!(
+                sample(&text, "vmpool_uses_total", &labels),
+                m.total_uses as f64,
+                "{handler}"
+            );
+            assert_eq!(
+                sample(&text, "vmpool_created_total", &labels),
+                m.created as f64,
+                "{handler}"
+            );
+            assert_eq!(
+                sample(&text, "vmpool_script_errors_total", &labels),
+                m.script_errors as f64
+            );
+            assert_eq!(sample(&text, "vmpool_in_use", &labels), 0.0, "{handler}");
+            assert_eq!(sample(&text, "vmpool_max_size", &labels), 4.0);
+            let tainted_labels = format!("{labels},reason=\"tainted\"");
+            assert_eq!(
+                sample(&text, "vmpool_destroyed_total", &tainted_labels),
+                m.destroyed.get(DestroyReason::Tainted) as f64
+            );
+        }
+        let faults = format!("engine=\"{engine}\",handler=\"faults\"");
+        assert_eq!(
+            sample(
+                &text,
+                "vmpool_destroyed_total",
+                &format!("{faults},reason=\"tainted\"")
+            ),
+            f64::from(tainted)
+        );
+        assert_eq!(
+            sample(&text, "vmpool_script_errors_total", &faults),
+            f64::from(tainted) + 1.0
+        );
+        let hello_labels = format!("engine=\"{engine}\",handler=\"hello\"");
+        assert_eq!(
+            sample(&text, "vmpool_wait_timeouts_total", &hello_labels),
+            1.0
+        );
+        assert!(sample(&text, "vmpool_wait_seconds_total", &hello_labels) >= 1.0);
+        assert_eq!(
+            sample(
+                &text,
+                "vmpool_http_responses_total",
+                &format!("{hello_labels},status=\"503\"")
+            ),
+            1.0
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "vmpool_http_responses_total",
+                &format!("{faults},status=\"504\"")
+            ),
+            1.0
+        );
+        let counted: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("vmpool_http_responses_total{"))
+            .map(|l| {
+                l.rsplit(' ')
+                    .next()
+                    .expect("value")
+                    .parse::<f64>()
+                    .expect("a number")
+            })
+            .sum();
+        assert_eq!(counted, responses as f64, "every response is counted once");
+
+        // Graceful shutdown: a request in flight when the signal comes still gets its answer.
+        let faults_pool = server.app.pool("faults").expect("faults").clone();
+        let in_flight = {
+            let client = server.client.clone();
+            let url = format!("{}/run/faults", server.base);
+            tokio::spawn(async move {
+                let response = client
+                    .post(url)
+                    .body(r#"{"do": "busy", "ms": 150}"#)
+                    .send()
+                    .await
+                    .expect("the in-flight request is answered");
+                (
+                    response.status(),
+                    response.json::<Value>().await.expect("JSON"),
+                )
+            })
+        };
+        while faults_pool.metrics().in_use == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        server.stop.send(()).expect("the server is running");
+        let (status, body) = in_flight.await.expect("request task");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["ok"], true);
+        server
+            .server
+            .await
+            .expect("serve does not panic")
+            .expect("serve ends cleanly");
+        assert!(
+            tokio::net::TcpStream::connect(server.addr).await.is_err(),
+            "no new connections after shutdown"
+        );
+
+        // After shutdown every pool is closed and its counters balance. A refill of the warm floor that was under way
+        // when the pool closed (after the discards above) ends by destroying its new instance: wait for it.
+        let mut uses = 0;
+        for handler in server.app.handlers() {
+            let pool = server.app.pool(handler).expect("handler");
+            for _ in 0..1000 {
+                if pool.metrics().creating == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let m = pool.metrics();
+            assert!(m.closed, "{handler}");
+            assert_eq!(
+                (m.in_use, m.available, m.creating, m.waiting),
+                (0, 0, 0, 0),
+                "{handler}: {m:?}"
+            );
+            assert_eq!(m.created, m.destroyed.total(), "{handler}: {m:?}");
+            assert_eq!(m.live(), 0);
+            assert_eq!(m.create_errors, 0, "{handler}");
+            assert_eq!(
+                m.destroyed.get(DestroyReason::Closed) + m.destroyed.get(DestroyReason::Tainted),
+                m.created,
+                "{handler}: {m:?}"
+            );
+            uses += m.total_uses;
+        }
+        // Every request that reached a pool used one instance once, plus the 4 instances the test held itself:
+        // the 24 concurrent ones, 6 or 7 error cases that ran a script, the retry after exhaustion, the in-flight one.
+        assert_eq!(uses, 24 + u64::from(tainted) + 2 + 1 + 1 + 4);
+    }
+}
+
+#[test]
+fn status_codes_follow_the_error_kind() {
+    use server::status_for;
+    assert_eq!(status_for(ErrorKind::Timeout), StatusCode::GATEWAY_TIMEOUT);
+    for kind in [
+        ErrorKind::Exception,
+        ErrorKind::Memory,
+        ErrorKind::Stack,
+        ErrorKind::Conversion,
+        ErrorKind::Syntax,
+    ] {
+        assert_eq!(status_for(kind), StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
+    }
+    assert_eq!(
+        status_for(ErrorKind::Exhausted),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        status_for(ErrorKind::Closed),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        status_for(ErrorKind::Internal),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[test]
+fn flags_parse() {
+    let args = server::Args::parse(
+        [
+            "--config",
+            "c.toml",
+            "--scripts=dir",
+            "--listen",
+            "127.0.0.1:0",
+            "--engine",
+            "lua",
+        ]
+        .map(String::from),
+    )
+    .expect("valid flags");
+    assert_eq!(args.config, Path::new("c.toml"));
+    assert_eq!(args.scripts, Path::new("dir"));
+    assert_eq!(args.listen, "127.0.0.1:0");
+    assert_eq!(args.engine.as_deref(), Some("lua"));
+    let error = server::Args::parse(["--listen".to_owned()]).expect_err("missing value");
+    assert!(error.contains("--listen needs a value"), "{error}");
+    let error =
+        server::Args::parse(["--port".to_owned(), "1".to_owned()]).expect_err("unknown flag");
+    assert!(error.contains("--port"), "{error}");
+}
+
+#[cfg(feature = "quickjs")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickjs_server() {
+    live::exercise::<vmpool::quickjs::QuickJsEngine>().await;
+}
+
+#[cfg(feature = "lua")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_server() {
+    live::exercise::<vmpool::lua::LuaEngine>().await;
+}
+
+#[cfg(feature = "boa")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boa_server() {
+    live::exercise::<vmpool::Carrier<vmpool::boa::BoaEngine>>().await;
+}
