@@ -99,7 +99,7 @@
 //! | none              | ~0.09 ms     | 97 KB         | 0          | 3 us        |
 //! | scrub             | ~0.2 ms      | 111 KB        | 7 us       | 3 us        |
 //! | strict            | ~2.6-3.5 ms  | 231 KB        | 3.4 us     | 3 us        |
-//! | strict + verify   | ~2.7-3.5 ms  | 236 KB        | 7.5 us     | 3 us        |
+//! | strict + verify   | ~2.7-3.5 ms  | 236 KB        | 3.6 us     | 3 us        |
 //!
 //! Where strict's extra ~135 KB goes: creating the ~460 lazily created built-in functions (~54 KB) and the three
 //! built-ins QuickJS compiles from bytecode on first use (`Array.fromAsync`, `Iterator.zip`,
@@ -114,10 +114,12 @@
 //! `let` declarations persist, as in any script).
 //!
 //! With `verify_reset` (the default), every reset ends by comparing a fingerprint with the baseline taken at
-//! creation: the global object's keys (names and order), prototype and extensibility, and for the core built-ins
-//! (`Object.prototype`, `Array.prototype`, `Function.prototype`, ...) whether they are still frozen (strict) or
-//! still have the same number of keys (scrub: this catches `Object.prototype.x = 1`). A mismatch fails the reset
-//! with an `internal` error and the pool discards the instance. Under scrub, a replaced global value
+//! creation: the global object's prototype and extensibility and, under scrub, its keys (names and order) and the
+//! number of keys of the core built-ins (`Object.prototype`, `Array.prototype`, `Function.prototype`, ...: this
+//! catches `Object.prototype.x = 1`). Under strict the keys and built-ins are not compared again: the built-ins
+//! are frozen (a frozen object cannot be unfrozen) and every baseline global is non-configurable, so the scrub that
+//! ran just before has already restored the exact key list or failed. A mismatch fails the reset with an
+//! `internal` error and the pool discards the instance. Under scrub, a replaced global value
 //! (`JSON.parse = f`, `handle = f`) is not detected; strict prevents it.
 //!
 //! # Compiled prelude
