@@ -1,22 +1,36 @@
-//! Workloads shared by the criterion benches and the `vmpool-bench` CLI.
+//! Workloads and runners shared by the criterion benches and the `vmpool-bench` CLI.
+//!
+//! The CLI (`src/main.rs`) is a thin layer over [`cli`]; everything it measures goes through [`runner::run`],
+//! [`compare::compare`] and [`memory::idle_memory`], which are generic over the engine ([`backend::Backend`]),
+//! so each engine is one line of dispatch ([`EngineKind::dispatch`]).
+//!
+//! ```
+//! use pool_bench::{EngineKind, Mode, Plan, Workload};
+//! use pool_core::PoolConfig;
+//!
+//! # let engine = EngineKind::compiled()[0];
+//! // 50 requests of the engine issues' JSON handler through a pool of 2 VMs, from 2 threads.
+//! let config = PoolConfig { max_size: 2, preload_size: 1, ..PoolConfig::default() };
+//! let job = Workload::JsonHandler.job(engine.language());
+//! let report = pool_bench::runner::run(engine, &job, &config, &Plan::new(50, 2, Mode::Pooled))?;
+//! assert_eq!(report.ok, 50);
+//! assert_eq!(report.results[r#""{\"sum\":55,\"n\":10}""#], 50);
+//! assert_eq!(report.metrics.total_uses, 50);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
-use pool_core::{ScriptEngine, ScriptError, Value};
+pub mod backend;
+pub mod cli;
+pub mod compare;
+pub mod memory;
+mod noop;
+pub mod report;
+pub mod runner;
+pub mod workload;
 
-/// An engine whose instances do nothing: measures the pool's own overhead.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoopEngine;
-
-impl ScriptEngine for NoopEngine {
-    type Vm = ();
-    type Error = ScriptError;
-
-    fn create(&self) -> Result<(), ScriptError> {
-        Ok(())
-    }
-    fn eval(&self, _vm: &mut (), _source: &str) -> Result<Value, ScriptError> {
-        Ok(Value::Null)
-    }
-    fn call(&self, _vm: &mut (), _function: &str, _args: &[Value]) -> Result<Value, ScriptError> {
-        Ok(Value::Null)
-    }
-}
+pub use backend::{Backend, BackendVisitor, EngineKind, Language};
+pub use compare::{CompareOptions, CompareReport, CompareRow};
+pub use memory::{MemoryMethod, MemoryReading};
+pub use noop::NoopEngine;
+pub use runner::{MetricsSummary, Mode, Plan, RunReport, SetupError};
+pub use workload::{Job, Request, Workload};

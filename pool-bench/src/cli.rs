@@ -1,0 +1,262 @@
+//! The `vmpool-bench` command line: argument parsing and output. `main.rs` only calls [`main`].
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use pool_core::{PoolConfig, Value};
+
+use crate::backend::EngineKind;
+use crate::compare::{CompareOptions, compare};
+use crate::memory::idle_memory;
+use crate::report;
+use crate::runner::{Mode, Plan, run};
+use crate::workload::{Job, Request, Workload};
+
+/// Benchmark script engines through vmpool: your own script (`run`) or the built-in workloads on every engine
+/// (`compare`).
+#[derive(Debug, Parser)]
+#[command(name = "vmpool-bench", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run your script through a pool, the way your server would, and report throughput, latency, errors and the
+    /// pool's metrics.
+    Run(RunArgs),
+    /// Run the built-in workloads on every engine compiled in, pooled and fresh, and print one table.
+    Compare(CompareArgs),
+    /// Print the memory per idle instance measured from this fresh process (used by `compare`).
+    #[command(hide = true)]
+    MemoryProbe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The engine.
+    #[arg(long, value_enum)]
+    engine: EngineKind,
+    /// The script: run once in every instance (the prelude); it defines the function each request calls.
+    #[arg(long, value_name = "FILE")]
+    script: PathBuf,
+    /// The global function each request calls with two arguments: the input and the request's index (0-based).
+    #[arg(long, value_name = "NAME", default_value = "handle")]
+    call: String,
+    /// The first argument of every call, as JSON.
+    #[arg(long, value_name = "JSON", default_value = "null")]
+    input: String,
+    /// A TOML file whose `[vm_pool]` section (with `[vm_pool.limits]`) configures the pool and the engine.
+    /// Without it: the guide's defaults.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Requests to make.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    requests: u64,
+    /// Threads making requests at once [default: the number of CPUs].
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    concurrency: Option<u64>,
+    /// `pooled`: through the pool; `fresh`: a new instance per request (created, used, dropped), for comparison.
+    #[arg(long, value_enum, default_value_t = Mode::Pooled)]
+    mode: Mode,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// A shorter run (under two minutes on a 2-core machine): at most 20 000 requests or 0.7 s per cell.
+    #[arg(long)]
+    quick: bool,
+    /// Print the rows as one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write a Markdown report (`compare.md`) and an SVG chart of the speedups (`speedup.svg`) into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Only these engines (repeatable) [default: every engine compiled in].
+    #[arg(long = "engine", value_enum, value_name = "ENGINE")]
+    engines: Vec<EngineKind>,
+    /// Only these workloads (repeatable) [default: all].
+    #[arg(long = "workload", value_enum, value_name = "WORKLOAD")]
+    workloads: Vec<Workload>,
+    /// Threads making requests at once in every cell.
+    #[arg(long, value_name = "C", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    concurrency: u64,
+    /// At most this many requests per cell (for tests).
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    requests: Option<u64>,
+    /// Time budget per cell in milliseconds (for tests).
+    #[arg(long, value_name = "MS", hide = true)]
+    budget_ms: Option<u64>,
+    /// Instances measured for the memory column (for tests).
+    #[arg(long, value_name = "N", hide = true)]
+    memory_instances: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+struct ProbeArgs {
+    #[arg(long, value_enum)]
+    engine: EngineKind,
+    #[arg(long, value_enum)]
+    workload: Workload,
+    #[arg(long, default_value_t = 10)]
+    instances: usize,
+    #[arg(long, default_value = "strict")]
+    isolation: pool_core::Isolation,
+}
+
+/// Parses the process's arguments and runs the command. Exit status 0 on success (requests that fail are
+/// counted, not fatal), 1 when nothing could be measured (bad config, script or arguments), 2 for usage errors.
+pub fn main() -> ExitCode {
+    main_with(std::env::args_os())
+}
+
+/// As [`main`], with the arguments given (the first is the program name).
+pub fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = Cli::parse_from(&args);
+    let command_line = args
+        .iter()
+        .skip(1)
+        .fold("vmpool-bench".to_owned(), |mut s, a| {
+            s.push(' ');
+            s.push_str(&a.to_string_lossy());
+            s
+        });
+    let result = match cli.command {
+        Command::Run(args) => run_command(args),
+        Command::Compare(args) => compare_command(args, &command_line),
+        Command::MemoryProbe(args) => probe_command(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write the output: {e}"))
+}
+
+fn run_command(args: RunArgs) -> Result<(), String> {
+    let prelude = std::fs::read_to_string(&args.script)
+        .map_err(|e| format!("cannot read the script {}: {e}", args.script.display()))?;
+    let config = match &args.config {
+        Some(path) => {
+            PoolConfig::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => PoolConfig::default(),
+    };
+    let input: Value =
+        serde_json::from_str(&args.input).map_err(|e| format!("--input is not valid JSON: {e}"))?;
+    let job = Job {
+        prelude,
+        prelude_name: args
+            .script
+            .file_name()
+            .map_or_else(|| "script".to_owned(), |n| n.to_string_lossy().into_owned()),
+        request: Request::Call {
+            function: args.call,
+            input,
+        },
+    };
+    let concurrency = args.concurrency.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |c| usize::try_from(c).unwrap_or(1),
+    );
+    let mut plan = Plan::new(args.requests, concurrency, args.mode);
+    if !args.json && std::io::stdout().is_terminal() {
+        let bar = indicatif::ProgressBar::new(args.requests);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "[{elapsed_precise}] {bar:40} {human_pos}/{human_len} requests (eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        plan.progress = Some(bar);
+    }
+    let report = run(args.engine, &job, &config, &plan).map_err(|e| e.to_string())?;
+    if args.json {
+        print(&serde_json::to_string(&report).map_err(|e| e.to_string())?)
+    } else {
+        print(&report.to_string())
+    }
+}
+
+fn compare_command(args: CompareArgs, command_line: &str) -> Result<(), String> {
+    let mut options = if args.quick {
+        CompareOptions::quick()
+    } else {
+        CompareOptions::full()
+    };
+    if !args.engines.is_empty() {
+        let mut engines = args.engines;
+        engines.sort();
+        engines.dedup();
+        options.engines = engines;
+    }
+    if let Some(missing) = options.engines.iter().find(|e| !e.is_compiled()) {
+        return Err(crate::backend::NotCompiled(*missing).to_string());
+    }
+    if options.engines.is_empty() {
+        return Err(
+            "no engine is compiled in (enable the features quickjs, lua or boa)".to_owned(),
+        );
+    }
+    if !args.workloads.is_empty() {
+        let mut workloads = args.workloads;
+        workloads.sort();
+        workloads.dedup();
+        options.workloads = workloads;
+    }
+    options.concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+    if let Some(n) = args.requests {
+        options.requests = n;
+    }
+    if let Some(ms) = args.budget_ms {
+        options.budget = Duration::from_millis(ms);
+    }
+    if let Some(n) = args.memory_instances {
+        options.memory_instances = n.max(1);
+    }
+    options.memory_probe = std::env::current_exe().ok();
+    options.progress = !args.json && std::io::stdout().is_terminal();
+    let report = compare(&options).map_err(|e| e.to_string())?;
+    if args.json {
+        print(&serde_json::to_string(&report).map_err(|e| e.to_string())?)?;
+    } else {
+        print(report::text(&report).trim_end())?;
+    }
+    if let Some(dir) = &args.out {
+        let written = report::write_out(&report, dir, command_line)
+            .map_err(|e| format!("cannot write the report into {}: {e}", dir.display()))?;
+        if !args.json {
+            for path in written {
+                print(&format!("wrote {}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn probe_command(args: &ProbeArgs) -> Result<(), String> {
+    let mut config = CompareOptions::quick().pool_config();
+    config.isolation = args.isolation;
+    let job = args.workload.job(args.engine.language());
+    let reading =
+        idle_memory(args.engine, &job, &config, args.instances, true).map_err(|e| e.to_string())?;
+    print(&serde_json::to_string(&reading).map_err(|e| e.to_string())?)
+}

@@ -1,0 +1,681 @@
+//! Runs a [`Job`] through a pool (or on a fresh instance per request) from several threads and measures it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use pool_core::{
+    EngineConfig, EngineError, ErrorKind, Isolation, Metrics, Pool, PoolConfig, ScriptEngine,
+    ScriptError, Value,
+};
+use serde::Serialize;
+
+use crate::backend::{Backend, BackendVisitor, EngineKind, Language, NotCompiled};
+use crate::workload::{Job, Request};
+
+/// Most distinct result values listed in a report; the rest are counted under `other`.
+pub const MAX_DISTINCT_RESULTS: usize = 20;
+
+/// Distinct result values each worker tracks before counting new ones as `other` (bounds memory when every
+/// request returns something different).
+const TRACKED_RESULTS: usize = 1024;
+
+/// How requests get an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Through a [`Pool`]: acquire, request, release (the reset included).
+    Pooled,
+    /// A fresh instance per request: create (with the prelude), request, drop, as without a pool. Fresh
+    /// instances are built with `Isolation::None`: an instance used once needs no reset, and strict lockdown
+    /// would add several milliseconds to every QuickJS creation.
+    Fresh,
+}
+
+impl Mode {
+    /// The mode's lower-case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::Pooled => "pooled",
+            Mode::Fresh => "fresh",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How much to run and how.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Requests to make (request indices `0..requests`).
+    pub requests: u64,
+    /// Threads making requests at once.
+    pub concurrency: usize,
+    /// Pooled or fresh.
+    pub mode: Mode,
+    /// Stop starting new requests after this long (each thread still makes at least one). `None`: run them all.
+    pub time_budget: Option<Duration>,
+    /// A progress bar to advance, if any.
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+impl Plan {
+    /// `requests` requests from `concurrency` threads in `mode`, no time budget, no progress bar.
+    pub fn new(requests: u64, concurrency: usize, mode: Mode) -> Self {
+        Self {
+            requests,
+            concurrency,
+            mode,
+            time_budget: None,
+            progress: None,
+        }
+    }
+}
+
+/// A failure before any request ran: nothing was measured.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The engine is not in this build.
+    #[error(transparent)]
+    NotCompiled(#[from] NotCompiled),
+    /// The engine rejected the configuration or the script (a syntax error names the line).
+    #[error("cannot build the {engine} engine: {source}")]
+    Engine {
+        /// The engine.
+        engine: EngineKind,
+        /// Its error.
+        #[source]
+        source: ScriptError,
+    },
+    /// The function to call is not there.
+    #[error("{0}")]
+    MissingFunction(String),
+    /// The pool could not be built (bad configuration, or its warm floor could not be created).
+    #[error("cannot build the {engine} pool: {message}")]
+    Pool {
+        /// The engine.
+        engine: EngineKind,
+        /// What went wrong.
+        message: String,
+    },
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// The pool's counters after a run, in the guide's terms. For fresh runs: one instance created and destroyed per
+/// request that got one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MetricsSummary {
+    /// Instances created since the start.
+    pub created: u64,
+    /// Instances destroyed since the start.
+    pub destroyed: u64,
+    /// Instances in use at the end.
+    pub in_use: u64,
+    /// Idle instances at the end.
+    pub available: u64,
+    /// Instances handed out.
+    pub total_uses: u64,
+    /// Errors as the guide counts them (failed creations plus failed calls).
+    pub errors: u64,
+}
+
+impl From<&Metrics> for MetricsSummary {
+    fn from(m: &Metrics) -> Self {
+        Self {
+            created: m.created,
+            destroyed: m.destroyed.total(),
+            in_use: m.in_use as u64,
+            available: m.available as u64,
+            total_uses: m.total_uses,
+            errors: m.errors(),
+        }
+    }
+}
+
+/// The guide's line, as pool-core prints it (`Created` counts live instances).
+impl fmt::Display for MetricsSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[VM Pool Metrics] Created: {}, InUse: {}, Available: {}, TotalUses: {}, Errors: {}",
+            self.created.saturating_sub(self.destroyed),
+            self.in_use,
+            self.available,
+            self.total_uses,
+            self.errors
+        )
+    }
+}
+
+/// The measurements of one run; serialises to the `vmpool-bench run --json` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The engine.
+    pub engine: EngineKind,
+    /// Pooled or fresh.
+    pub mode: Mode,
+    /// The isolation policy of the pooled instances (`none` for fresh ones).
+    pub isolation: Isolation,
+    /// Requests made (fewer than planned only when a time budget ran out).
+    pub requests: u64,
+    /// Threads making requests at once.
+    pub concurrency: usize,
+    /// Requests that returned a value.
+    pub ok: u64,
+    /// Failed requests by error kind (every kind is listed, most with 0).
+    pub errors: BTreeMap<&'static str, u64>,
+    /// The first error message seen of each kind that occurred.
+    pub error_examples: BTreeMap<&'static str, String>,
+    /// Wall time of the requests (after the pool was built).
+    pub elapsed_s: f64,
+    /// Requests per second.
+    pub ops_per_s: f64,
+    /// Median request latency, in microseconds.
+    pub p50_us: f64,
+    /// 99th percentile request latency, in microseconds.
+    pub p99_us: f64,
+    /// The pool's counters at the end.
+    pub metrics: MetricsSummary,
+    /// Each distinct result (as JSON text) with its count; at most [`MAX_DISTINCT_RESULTS`] of them, the rest
+    /// under the key `other` (never valid JSON, so it cannot clash with a result).
+    pub results: BTreeMap<String, u64>,
+}
+
+impl RunReport {
+    /// Failed requests, all kinds together.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// The human summary: throughput, latency, errors by kind, results, and the metrics line last.
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} {} ({} isolation), {} requests from {} thread(s)",
+            self.engine, self.mode, self.isolation, self.requests, self.concurrency
+        )?;
+        writeln!(
+            f,
+            "  throughput  {} ops/s ({:.3} s)",
+            crate::report::ops(self.ops_per_s),
+            self.elapsed_s
+        )?;
+        writeln!(
+            f,
+            "  latency     p50 {}, p99 {}",
+            crate::report::micros(self.p50_us),
+            crate::report::micros(self.p99_us)
+        )?;
+        writeln!(f, "  ok          {}", self.ok)?;
+        let failed: Vec<String> = self
+            .errors
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        if failed.is_empty() {
+            writeln!(f, "  errors      0")?;
+        } else {
+            writeln!(
+                f,
+                "  errors      {} ({})",
+                self.error_count(),
+                failed.join(", ")
+            )?;
+            for (kind, message) in &self.error_examples {
+                writeln!(f, "    {kind}, e.g. {message}")?;
+            }
+        }
+        if !self.results.is_empty() {
+            writeln!(f, "  results")?;
+            let mut by_count: Vec<_> = self.results.iter().collect();
+            by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (value, count) in by_count {
+                let shown = if value.chars().count() > 70 {
+                    let cut: String = value.chars().take(67).collect();
+                    format!("{cut}...")
+                } else {
+                    value.clone()
+                };
+                writeln!(f, "    {count:>8} x {shown}")?;
+            }
+        }
+        write!(f, "{}", self.metrics)
+    }
+}
+
+/// Runs `job` on `engine` as `plan` says, with the pool (and engine limits and isolation) of `config`.
+///
+/// Requests that fail are counted by kind and the run goes on. Before any request, the function a
+/// [`Request::Call`] names is checked on a probe instance.
+///
+/// # Errors
+/// [`SetupError`]: the engine is not compiled in, the engine or the pool cannot be built (naming the key or the
+/// line), the function to call does not exist, or a thread cannot start.
+pub fn run(
+    engine: EngineKind,
+    job: &Job,
+    config: &PoolConfig,
+    plan: &Plan,
+) -> Result<RunReport, SetupError> {
+    engine.dispatch(RunVisitor { job, config, plan })?
+}
+
+struct RunVisitor<'a> {
+    job: &'a Job,
+    config: &'a PoolConfig,
+    plan: &'a Plan,
+}
+
+impl BackendVisitor for RunVisitor<'_> {
+    type Output = Result<RunReport, SetupError>;
+    fn visit<B: Backend>(self) -> Self::Output {
+        run_backend::<B>(self.job, self.config, self.plan)
+    }
+}
+
+/// The engine configuration `job` runs with under `config`.
+pub fn engine_config(job: &Job, config: &PoolConfig) -> EngineConfig {
+    EngineConfig::from_pool_config(config, job.prelude.clone())
+        .prelude_name(job.prelude_name.clone())
+}
+
+fn run_backend<B: Backend>(
+    job: &Job,
+    config: &PoolConfig,
+    plan: &Plan,
+) -> Result<RunReport, SetupError> {
+    let kind = B::KIND;
+    let engine_error = |source| SetupError::Engine {
+        engine: kind,
+        source,
+    };
+    let stack = B::thread_stack_bytes(&config.limits);
+    let request = &job.request;
+    let (tally, elapsed, metrics, isolation) = match plan.mode {
+        Mode::Pooled => {
+            let engine = B::pooled(engine_config(job, config)).map_err(engine_error)?;
+            check_function(&engine, kind, request)?;
+            let pool = Pool::new(engine, config.clone()).map_err(|e| SetupError::Pool {
+                engine: kind,
+                message: e.to_string(),
+            })?;
+            let (tally, elapsed) = drive(plan, stack, |index| match pool.acquire() {
+                Ok(mut vm) => {
+                    let result = request.run_pooled(&mut vm, index);
+                    drop(vm); // the release (and reset) is part of the request's cost
+                    result.map_err(|e| (e.kind(), e.to_string()))
+                }
+                Err(e) => Err((e.kind(), e.to_string())),
+            })?;
+            let metrics = MetricsSummary::from(&pool.metrics());
+            (tally, elapsed, metrics, config.isolation)
+        }
+        Mode::Fresh => {
+            let engine = B::bare(engine_config(job, config).isolation(Isolation::None))
+                .map_err(engine_error)?;
+            check_function(&engine, kind, request)?;
+            let created = AtomicU64::new(0);
+            let create_errors = AtomicU64::new(0);
+            let (tally, elapsed) = drive(plan, stack, |index| match engine.create() {
+                Ok(mut vm) => {
+                    created.fetch_add(1, Ordering::Relaxed);
+                    let result = request.run(&engine, &mut vm, index);
+                    drop(vm);
+                    result.map_err(|e| (e.kind(), e.to_string()))
+                }
+                Err(e) => {
+                    create_errors.fetch_add(1, Ordering::Relaxed);
+                    Err((e.kind(), e.to_string()))
+                }
+            })?;
+            let created = created.into_inner();
+            let metrics = MetricsSummary {
+                created,
+                destroyed: created,
+                in_use: 0,
+                available: 0,
+                total_uses: created,
+                errors: tally.errors.values().sum(),
+            };
+            (tally, elapsed, metrics, Isolation::None)
+        }
+    };
+    Ok(tally.into_report(kind, plan, isolation, elapsed, metrics))
+}
+
+/// Checks on a probe instance that the function a call request names exists.
+fn check_function<E: ScriptEngine>(
+    engine: &E,
+    kind: EngineKind,
+    request: &Request,
+) -> Result<(), SetupError> {
+    let Request::Call { function, .. } = request else {
+        return Ok(());
+    };
+    let valid = !function.is_empty()
+        && !function.starts_with(|c: char| c.is_ascii_digit())
+        && function.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '_' || (c == '$' && kind.language() != Language::Lua)
+        });
+    if !valid {
+        return Err(SetupError::MissingFunction(format!(
+            "`{function}` is not a valid global function name"
+        )));
+    }
+    let check = match kind.language() {
+        Language::JavaScript => format!("typeof {function} === 'function'"),
+        Language::Lua => format!("type({function}) == 'function'"),
+    };
+    let mut vm = engine.create().map_err(|e| SetupError::Engine {
+        engine: kind,
+        source: ScriptError::new(e.kind(), e.to_string()),
+    })?;
+    match engine.eval(&mut vm, &check) {
+        Ok(Value::Bool(true)) => Ok(()),
+        Ok(_) => Err(SetupError::MissingFunction(format!(
+            "the script defines no global function `{function}` (each request calls it; name another with --call)"
+        ))),
+        Err(e) => Err(SetupError::MissingFunction(format!(
+            "cannot check that the global function `{function}` exists: {e}"
+        ))),
+    }
+}
+
+/// What one worker saw.
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    errors: BTreeMap<ErrorKind, u64>,
+    examples: BTreeMap<ErrorKind, String>,
+    results: HashMap<String, u64>,
+    other_results: u64,
+    latencies_ns: Vec<u64>,
+}
+
+impl Tally {
+    fn record(&mut self, outcome: Result<Value, (ErrorKind, String)>, latency: Duration) {
+        self.latencies_ns
+            .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
+        match outcome {
+            Ok(value) => {
+                self.ok += 1;
+                let text = serde_json::to_string(&value).unwrap_or_else(|_| "null".to_owned());
+                if let Some(n) = self.results.get_mut(&text) {
+                    *n += 1;
+                } else if self.results.len() < TRACKED_RESULTS {
+                    self.results.insert(text, 1);
+                } else {
+                    self.other_results += 1;
+                }
+            }
+            Err((kind, message)) => {
+                *self.errors.entry(kind).or_default() += 1;
+                self.examples.entry(kind).or_insert_with(|| {
+                    // Engine errors print as "kind: message"; the kind is already the key.
+                    let prefix = format!("{kind}: ");
+                    message
+                        .strip_prefix(&prefix)
+                        .map_or(message.clone(), str::to_owned)
+                });
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.ok += other.ok;
+        for (k, n) in other.errors {
+            *self.errors.entry(k).or_default() += n;
+        }
+        for (k, m) in other.examples {
+            self.examples.entry(k).or_insert(m);
+        }
+        for (v, n) in other.results {
+            *self.results.entry(v).or_default() += n;
+        }
+        self.other_results += other.other_results;
+        self.latencies_ns.extend(other.latencies_ns);
+    }
+
+    fn into_report(
+        mut self,
+        engine: EngineKind,
+        plan: &Plan,
+        isolation: Isolation,
+        elapsed: Duration,
+        metrics: MetricsSummary,
+    ) -> RunReport {
+        self.latencies_ns.sort_unstable();
+        let requests = self.latencies_ns.len() as u64;
+        let elapsed_s = elapsed.as_secs_f64();
+        let mut distinct: Vec<(String, u64)> = self.results.into_iter().collect();
+        distinct.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut other = self.other_results;
+        for (_, n) in distinct.drain(distinct.len().min(MAX_DISTINCT_RESULTS)..) {
+            other += n;
+        }
+        let mut results: BTreeMap<String, u64> = distinct.into_iter().collect();
+        if other > 0 {
+            results.insert("other".to_owned(), other);
+        }
+        RunReport {
+            engine,
+            mode: plan.mode,
+            isolation,
+            requests,
+            concurrency: plan.concurrency,
+            ok: self.ok,
+            errors: ErrorKind::ALL
+                .iter()
+                .map(|k| (k.as_str(), self.errors.get(k).copied().unwrap_or(0)))
+                .collect(),
+            error_examples: self
+                .examples
+                .into_iter()
+                .map(|(k, m)| (k.as_str(), m))
+                .collect(),
+            elapsed_s,
+            ops_per_s: if elapsed_s > 0.0 {
+                requests as f64 / elapsed_s
+            } else {
+                0.0
+            },
+            p50_us: percentile(&self.latencies_ns, 0.50) / 1000.0,
+            p99_us: percentile(&self.latencies_ns, 0.99) / 1000.0,
+            metrics,
+            results,
+        }
+    }
+}
+
+/// The nearest-rank percentile of sorted values (0 for none).
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64
+}
+
+/// Runs `one(index)` for every request index from `plan.concurrency` threads; returns the merged tally and the
+/// wall time from the moment all threads were started.
+fn drive(
+    plan: &Plan,
+    stack_bytes: usize,
+    one: impl Fn(u64) -> Result<Value, (ErrorKind, String)> + Sync,
+) -> Result<(Tally, Duration), SetupError> {
+    let threads = plan.concurrency.max(1);
+    let next = AtomicU64::new(0);
+    let gate = Gate::default();
+    let mut start = Instant::now();
+    let mut total = Tally::default();
+    std::thread::scope(|scope| -> Result<(), SetupError> {
+        let mut workers = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let spawned = std::thread::Builder::new()
+                .name(format!("vmpool-bench-{i}"))
+                .stack_size(stack_bytes)
+                .spawn_scoped(scope, || {
+                    if gate.wait() {
+                        worker(plan, &next, &one)
+                    } else {
+                        Tally::default()
+                    }
+                });
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(e) => {
+                    gate.open(false);
+                    return Err(SetupError::Thread(e));
+                }
+            }
+        }
+        start = Instant::now();
+        gate.open(true);
+        for w in workers {
+            match w.join() {
+                Ok(tally) => total.merge(tally),
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        Ok(())
+    })?;
+    let elapsed = start.elapsed();
+    if let Some(pb) = &plan.progress {
+        pb.finish_and_clear();
+    }
+    Ok((total, elapsed))
+}
+
+/// Holds the workers until every one is started, so that none races ahead while others are being spawned; or
+/// sends them home if one could not be started.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<Option<bool>>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn open(&self, go: bool) {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = Some(go);
+        self.opened.notify_all();
+    }
+
+    /// Whether to run.
+    fn wait(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(go) = *state {
+                return go;
+            }
+            state = self
+                .opened
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+fn worker(
+    plan: &Plan,
+    next: &AtomicU64,
+    one: &(impl Fn(u64) -> Result<Value, (ErrorKind, String)> + Sync),
+) -> Tally {
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut unreported = 0u64;
+    let mut last_report = started;
+    loop {
+        if let Some(budget) = plan.time_budget
+            && !tally.latencies_ns.is_empty()
+            && started.elapsed() >= budget
+        {
+            break;
+        }
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        if index >= plan.requests {
+            break;
+        }
+        let t = Instant::now();
+        let outcome = one(index);
+        let latency = t.elapsed();
+        tally.record(outcome, latency);
+        if let Some(pb) = &plan.progress {
+            unreported += 1;
+            if unreported >= 64 || last_report.elapsed() >= Duration::from_millis(100) {
+                pb.inc(unreported);
+                unreported = 0;
+                last_report = Instant::now();
+            }
+        }
+    }
+    if let Some(pb) = &plan.progress {
+        pb.inc(unreported);
+    }
+    tally
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[7], 0.99), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn results_beyond_twenty_distinct_are_other() {
+        let mut tally = Tally::default();
+        for i in 0..30u64 {
+            // Value i occurs i + 1 times, so the 20 most frequent are 10..30.
+            for _ in 0..=i {
+                tally.record(Ok(Value::from(i)), Duration::from_micros(1));
+            }
+        }
+        tally.record(
+            Err((ErrorKind::Exception, "boom".into())),
+            Duration::from_micros(1),
+        );
+        let report = tally.into_report(
+            EngineKind::Lua,
+            &Plan::new(0, 1, Mode::Pooled),
+            Isolation::Strict,
+            Duration::from_secs(1),
+            MetricsSummary {
+                created: 1,
+                destroyed: 0,
+                in_use: 0,
+                available: 1,
+                total_uses: 466,
+                errors: 1,
+            },
+        );
+        assert_eq!(report.results.len(), MAX_DISTINCT_RESULTS + 1);
+        assert_eq!(report.results["other"], (1..=10).sum::<u64>());
+        assert_eq!(report.results["29"], 30);
+        assert!(!report.results.contains_key("9"));
+        assert_eq!(report.errors["exception"], 1);
+        assert_eq!(report.errors["timeout"], 0);
+        assert_eq!(report.requests, 466);
+        assert_eq!(report.ok, 465);
+        assert!(report.to_string().ends_with(
+            "[VM Pool Metrics] Created: 1, InUse: 0, Available: 1, TotalUses: 466, Errors: 1"
+        ));
+    }
+}
