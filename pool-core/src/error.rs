@@ -116,12 +116,18 @@ impl ScriptError {
 
     /// A [`ErrorKind::Memory`] error: the instance's heap passed `limit_mb`.
     pub fn memory(limit_mb: u64) -> Self {
-        Self::new(ErrorKind::Memory, format!("script ran past the memory limit of {limit_mb} MiB"))
+        Self::new(
+            ErrorKind::Memory,
+            format!("script ran past the memory limit of {limit_mb} MiB"),
+        )
     }
 
     /// A [`ErrorKind::Stack`] error: the call passed the stack limit of `limit_kb` (or the engine's own depth limit).
     pub fn stack(limit_kb: u64) -> Self {
-        Self::new(ErrorKind::Stack, format!("script ran past the stack limit of {limit_kb} KiB"))
+        Self::new(
+            ErrorKind::Stack,
+            format!("script ran past the stack limit of {limit_kb} KiB"),
+        )
     }
 
     /// The kind of the failure.
