@@ -35,24 +35,38 @@
 //! | `limits.stack_kb` | recursion limit = `stack_kb / 2` (one JavaScript call frame is charged 2 KiB; at least 16) and value-stack limit = `stack_kb` KiB of `JsValue` slots | `stack` |
 //! | source size | `max_source_bytes`, checked before parsing (also for `eval`/`Function` called by scripts) | `syntax` |
 //! | source nesting | a pre-parse scan: brackets deeper than [`MAX_NESTING`] or expression chains longer than [`MAX_CHAIN`] tokens are rejected before parsing (also for `eval`/`Function` called by scripts) | `stack` |
-//! | `limits.memory_mb` | **none: Boa has no heap limit.** The setting is accepted and ignored, and `memory_usage` returns `None` (Boa does not account heap per context). | - |
+//! | `limits.memory_mb` | **no heap limit: Boa has none.** Only the built-ins that allocate in proportion to their arguments in one native call (`String.prototype.repeat`, `padStart`, `padEnd`, `Array.prototype.fill`, `join`, `Array.from` of an array-like) refuse a result estimated over `memory_mb` (a `memory` error, even if the script catches the RangeError they throw), because a failed allocation of that size aborts the process. `memory_usage` returns `None` (Boa does not account heap per context). | `memory` |
+//!
+//! A result that is a promise is settled first, as in every vmpool engine: its value once the jobs ran, an
+//! `exception` for a rejection, a `conversion` error while it is still pending.
 //!
 //! Boa's runtime-limit errors cannot be caught by JavaScript `try`/`catch` (they are engine errors that unwind to
 //! the host), so `for(;;){ try { for(;;){} } catch(e){} }` ends with `timeout`. After `timeout`, `stack` or
 //! `internal` the instance reports [`is_broken`](pool_core::ScriptEngine::is_broken).
 //!
 //! What Boa cannot contain:
-//! - **memory**: no per-instance heap limit; `'x'.repeat(1e9)`, `new Array(1e9).fill(0)` or a loop that grows an
-//!   array allocate until the process runs out. Use `max_uses` / `max_lifetime`, an OS limit, or another engine.
+//! - **memory**: no per-instance heap limit; a loop that grows an array or a string allocates until the loop or
+//!   time limit stops it, and the carrier's abandoned thread (see below) keeps allocating. Single huge
+//!   allocations by the built-ins listed in the table are refused; others (spreading or `Array.from` of an
+//!   endless iterator whose `next` is a plain function, `new Set(it)`) are not. Use `max_uses` / `max_lifetime`,
+//!   an OS limit, or another engine for untrusted code.
 //! - **native built-ins ignore the loop limit**: one call such as `'x'.repeat(n)`, `Array(n).fill(0)` or
 //!   `arr.sort()` runs to completion in native code; the deadline is noticed only after it returns.
 //! - **code run from native callbacks** (`[].forEach(f)`, getters, `toString`, promise jobs) and everything run
 //!   by `eval` runs in Boa's synchronous interpreter loop, where only the loop and recursion limits apply: a
 //!   runaway there that uses neither (exponential recursion `f(n){ f(n-1); f(n-1) }`) is stopped only by the
 //!   carrier's deadline, which discards the instance but cannot stop the thread.
-//! - **native recursion on data**: `String(a)` of an array nested a million levels deep, `JSON.stringify` of a
-//!   similar object, or long `Proxy`/bound-function chains recurse in native code without a depth check and may
-//!   overflow even the [`ENGINE_STACK_BYTES`] stack (which aborts the process).
+//! - **native recursion on data** is bounded by wrappers installed at creation (before the prelude, so the lockdown
+//!   freezes them): `Array.prototype.join`/`toString`/`toLocaleString`, `Error.prototype.toString` and
+//!   `RegExp.prototype.toString` call the original through a JavaScript frame, so Boa's recursion limit stops
+//!   `String()` of deeply nested arrays with `stack`; `Proxy` and `Function.prototype.bind` refuse chains longer
+//!   than 1000 (a RangeError); `JSON.stringify` and `Array.prototype.flat` refuse nesting deeper than 1000 (a
+//!   RangeError). Without them these recursed natively and overflowed even the [`ENGINE_STACK_BYTES`] stack,
+//!   which aborts the process. The wrappers show JavaScript source from `Function.prototype.toString`, and
+//!   `Proxy.prototype` is an object instead of `undefined`. Other native recursion on data, if Boa has any left,
+//!   is not covered.
+//! - **regular expressions**: Boa's regex engine runs a match in one native call with no step limit, so a
+//!   backtracking pattern (`/^(a+)+$/` on 34 `a`s and a `b`) is stopped only by the carrier's deadline.
 //! - **interned strings**: Boa interns every identifier and literal it parses for the life of the instance;
 //!   [`is_broken`](pool_core::ScriptEngine::is_broken) reports an instance with more than [`MAX_INTERNED`]
 //!   interned strings so that the pool replaces it.
@@ -95,9 +109,10 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
+use boa_engine::builtins::promise::PromiseState;
 use boa_engine::context::HostHooks;
 use boa_engine::error::{EngineError, RuntimeLimitError};
-use boa_engine::object::builtins::JsArray;
+use boa_engine::object::builtins::{JsArray, JsPromise};
 use boa_engine::parser::Parser;
 use boa_engine::property::Attribute;
 use boa_engine::realm::Realm;
@@ -122,6 +137,9 @@ pub const BUDGET: u32 = 50_000;
 /// Interned strings after which an instance reports itself broken, so that the pool replaces it.
 pub const MAX_INTERNED: usize = 500_000;
 
+/// Wrappers for the built-ins that recurse in native code on data (see the crate docs, "Native recursion").
+const HARDEN: &str = include_str!("harden.js");
+
 /// The hidden global through which `call` passes the function and arguments to its trampoline script.
 const CALL_SLOT: &str = "__vmpool_boa_call__";
 
@@ -143,6 +161,9 @@ pub struct BoaVm {
     scrub: Option<JsObject>,
     check: Option<JsObject>,
     broken: Option<String>,
+    /// The private state of the hardened built-ins: its `memory` field is set when one of them refused an
+    /// allocation over `limits.memory_mb` (scripts cannot reach it).
+    harden_state: Option<JsObject>,
 }
 
 impl std::fmt::Debug for BoaVm {
@@ -384,8 +405,15 @@ impl BoaEngine {
             scrub: None,
             check: None,
             broken: None,
+            harden_state: None,
         };
         let deadline = self.deadline();
+        // Before anything else runs: built-ins that recurse natively on data or allocate in one native call get
+        // bounded wrappers. The one that refuses an allocation over the memory limit records it here.
+        #[allow(clippy::cast_precision_loss)]
+        let max_bytes = self.config.limits.memory_bytes() as f64;
+        let state = self.install_with(&mut vm, HARDEN, "harden", &[JsValue::new(max_bytes)])?;
+        vm.harden_state = state.as_object();
 
         // The prelude: a script, so that its function declarations become global functions.
         if !self.config.prelude.is_empty() {
@@ -432,6 +460,17 @@ impl BoaEngine {
 
     /// Evaluates a shared isolation script (a function expression) and calls it; returns its result.
     fn install(&self, vm: &mut BoaVm, source: &str, what: &str) -> Result<JsValue, ScriptError> {
+        self.install_with(vm, source, what, &[])
+    }
+
+    /// As [`install`](Self::install), calling the script's function with `args`.
+    fn install_with(
+        &self,
+        vm: &mut BoaVm,
+        source: &str,
+        what: &str,
+        args: &[JsValue],
+    ) -> Result<JsValue, ScriptError> {
         let fail = |e: String| {
             ScriptError::new(
                 ErrorKind::Internal,
@@ -445,7 +484,7 @@ impl BoaEngine {
         let f = f
             .as_callable()
             .ok_or_else(|| fail("it is not a function".to_owned()))?;
-        f.call(&JsValue::undefined(), &[], &mut vm.context)
+        f.call(&JsValue::undefined(), args, &mut vm.context)
             .map_err(|e| fail(e.to_string()))
     }
 
@@ -553,6 +592,33 @@ impl BoaEngine {
         result
     }
 
+    /// Ends the call with `memory` if a hardened built-in refused an allocation during it (whatever the script made
+    /// of the RangeError it threw), and clears the record.
+    fn memory_outcome<T>(
+        &self,
+        vm: &mut BoaVm,
+        result: Result<T, ScriptError>,
+    ) -> Result<T, ScriptError> {
+        let Some(state) = vm.harden_state.clone() else {
+            return result;
+        };
+        let hit = state
+            .get(js_string!("memory"), &mut vm.context)
+            .unwrap_or_default();
+        let Some(what) = hit.as_string() else {
+            return result;
+        };
+        let _ = state.set(js_string!("memory"), false, false, &mut vm.context);
+        Err(ScriptError::new(
+            ErrorKind::Memory,
+            format!(
+                "script ran past the memory limit of {} MiB: {}",
+                self.config.limits.memory_mb,
+                what.to_std_string_escaped()
+            ),
+        ))
+    }
+
     fn refuse_broken(vm: &BoaVm) -> Result<(), ScriptError> {
         match &vm.broken {
             Some(why) => Err(ScriptError::new(
@@ -585,9 +651,38 @@ impl BoaEngine {
             }
         };
         self.run_jobs(vm, deadline)?;
+        let value = self.settle_promise(vm, value)?;
         convert::FromJs::new(&vm.object_keys.clone(), deadline)
             .convert(&value, &mut vm.context)
             .map_err(|f| self.conversion(vm, f))
+    }
+
+    /// A result that is a promise is replaced by its value once the jobs ran (as in every vmpool engine): its
+    /// fulfilment value, an `exception` for a rejection, a `conversion` error if it is still pending.
+    fn settle_promise(&self, vm: &mut BoaVm, value: JsValue) -> Result<JsValue, ScriptError> {
+        let Some(object) = value.as_object() else {
+            return Ok(value);
+        };
+        let Ok(promise) = JsPromise::from_object(object) else {
+            return Ok(value);
+        };
+        match promise.state() {
+            PromiseState::Fulfilled(v) => Ok(v),
+            PromiseState::Rejected(reason) => {
+                let e = JsError::from_opaque(reason);
+                Err(ScriptError::new(
+                    ErrorKind::Exception,
+                    format!(
+                        "promise rejected: {}",
+                        exception_message(&e, &mut vm.context)
+                    ),
+                ))
+            }
+            PromiseState::Pending => Err(ScriptError::new(
+                ErrorKind::Conversion,
+                "cannot convert: the result is a promise still pending when no job is left",
+            )),
+        }
     }
 
     fn call_inner(
@@ -647,6 +742,7 @@ impl BoaEngine {
             Some(Err(e)) => return Err(self.js_error(vm, e, false)),
         };
         self.run_jobs(vm, deadline)?;
+        let value = self.settle_promise(vm, value)?;
         convert::FromJs::new(&vm.object_keys.clone(), deadline)
             .convert(&value, &mut vm.context)
             .map_err(|f| self.conversion(vm, f))
@@ -768,12 +864,14 @@ impl ScriptEngine for BoaEngine {
         // Rejected before anything parsed it: the instance is untouched and stays usable.
         check_source(source, self.config.max_source_bytes)?;
         let result = on_big_stack(|| self.eval_inner(vm, source));
+        let result = self.memory_outcome(vm, result);
         Self::settle(vm, result)
     }
 
     fn call(&self, vm: &mut BoaVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
         Self::refuse_broken(vm)?;
         let result = on_big_stack(|| self.call_inner(vm, function, args));
+        let result = self.memory_outcome(vm, result);
         Self::settle(vm, result)
     }
 

@@ -147,8 +147,19 @@ fn async_handlers_resolve_within_the_call() {
         "var out; async function handle(x) { out = await Promise.resolve(x * 2); return 'started'; }",
         Isolation::Scrub,
     );
-    assert_eq!(e.call(&mut vm, "handle", &[json!(21)]).unwrap(), json!({}));
+    // The result is the settled promise's value, as in every vmpool engine.
+    assert_eq!(
+        e.call(&mut vm, "handle", &[json!(21)]).unwrap(),
+        json!("started")
+    );
     assert_eq!(e.eval(&mut vm, "out").unwrap(), json!(42));
+    let err = e
+        .eval(&mut vm, "Promise.reject(new Error('nope'))")
+        .unwrap_err();
+    assert_eq!(err.kind(), pool_core::ErrorKind::Exception, "{err}");
+    assert!(err.message().contains("nope"), "{err}");
+    let err = e.eval(&mut vm, "new Promise(() => {})").unwrap_err();
+    assert_eq!(err.kind(), pool_core::ErrorKind::Conversion, "{err}");
 }
 
 #[test]

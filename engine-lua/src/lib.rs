@@ -43,6 +43,17 @@
 //! - `collectgarbage` only answers `"count"`;
 //! - `setmetatable` refuses metatables with a `__gc` field, because Lua runs finalizers with hooks switched off,
 //!   so a looping finalizer could never be stopped;
+//! - to-be-closed variables (`local x <close> = ...`) are refused, in `eval`'d source, in the prelude and in chunks
+//!   given to `load` (a syntax error, or `nil` plus a message from `load`), because a `__close` metamethod that
+//!   runs while a limit stops the call runs with hooks switched off and could loop forever. The check is textual:
+//!   `<close>` inside a string literal or a comment is refused too;
+//! - an `xpcall` message handler does not run once a limit was hit (Lua calls it from inside the hook, with hooks
+//!   switched off): the error goes on unchanged;
+//! - `string.find`, `string.match`, `string.gmatch` and `string.gsub` run engine-lua's port of Lua's pattern
+//!   matcher, which has the same semantics (a differential test compares it with stock Lua) but counts its steps
+//!   and stops at the deadline; `gsub` output is also bounded by `memory_mb`, and `gsub` calls whose replacement
+//!   function calls `gsub` again nest at most 32 deep (they recurse on the native stack) before ending with
+//!   `stack`. Plain searches still use Lua's own `string.find`;
 //! - the shared string metatable is hidden (`getmetatable("")` is `false`), so scripts cannot change the
 //!   methods of strings;
 //! - the host-side global table of the state is emptied: only the sandbox environments are reachable.
@@ -93,9 +104,9 @@
 //! - **timeout**: an instruction-count hook (every 1000 instructions, in every coroutine) compares the clock with
 //!   the deadline. When it passes, the hook raises an error and re-installs itself to raise again on *every*
 //!   instruction until the call returns, so `while true do pcall(function() while true do end end) end` still
-//!   ends with `timeout`. The deadline also covers converting the result. A single call into a C function cannot
-//!   be interrupted: pattern matching (`string.find` and friends) with a backtracking pattern on a long subject
-//!   can run past the deadline before the hook gets control back.
+//!   ends with `timeout`. The deadline also covers converting the result and pattern matching (see the sandbox).
+//!   A single call into another C function cannot be interrupted, but none of the remaining library functions
+//!   does more than linear work in the size of its arguments, which `memory_mb` bounds.
 //! - **memory_mb**: mlua's allocator limit for the whole state. A script that catches the allocation error with
 //!   `pcall`, `xpcall`, `coroutine.resume`, `coroutine.close` or `load` gets it raised again, and the failure is
 //!   recorded, so the call ends with `memory` either way.
@@ -107,12 +118,10 @@
 //!   overflow" (a million stack slots) and "C stack overflow" also end with `stack`, even if caught by `pcall`.
 //!
 //! # Known gaps
-//! - A C function runs to completion before the hook regains control: Lua pattern matching with a
-//!   backtracking pattern on a long subject (`("a"):rep(1e5):find(".-.-b")`) can run far past the deadline.
-//!   Memory bounds the subject, not the time.
-//! - A `__close` metamethod of a to-be-closed variable that runs *because a limit stopped the call* runs with
-//!   hooks off (the error is raised from inside the hook), so a `__close` that loops forever then hangs the call.
-//!   A `__close` that runs on an ordinary block exit or error is timed as usual.
+//! - Plain `string.find` (`find(s, p, 1, true)`, or a pattern without special characters) runs Lua's own search,
+//!   which cannot be interrupted; its worst case is the subject's length times the pattern's, both bounded by
+//!   `memory_mb` (well under a second at the default 64 MiB).
+//! - The to-be-closed check is textual (see the sandbox), so a string that merely contains `<close>` is refused.
 //!
 //! # Values
 //! nil is `null`; integers are integers; a float with an integral value within +-2^53 becomes an integer (so
@@ -131,6 +140,7 @@
 
 mod convert;
 mod limits;
+mod pattern;
 
 use std::sync::Arc;
 
@@ -214,6 +224,7 @@ impl LuaEngine {
         let prelude = if config.prelude.trim().is_empty() {
             None
         } else {
+            refuse_to_be_closed(&config.prelude, &config.prelude_name)?;
             let function = lua
                 .load(config.prelude.as_str())
                 .set_name(format!("={}", config.prelude_name))
@@ -374,6 +385,31 @@ impl LuaEngine {
     }
 }
 
+/// Refuses source that declares a to-be-closed variable (`local x <close> = ...`): a `__close` metamethod that runs
+/// because a limit stopped the call runs with Lua's hooks switched off, so a looping one could never be stopped.
+/// The check is textual, so `<close>` inside a string literal or comment is refused too.
+fn refuse_to_be_closed(source: &str, chunk: &str) -> Result<(), ScriptError> {
+    let bytes = source.as_bytes();
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
+        let start = at + offset;
+        let rest = bytes[start + 1..].trim_ascii_start();
+        if let Some(after) = rest.strip_prefix(b"close")
+            && after.trim_ascii_start().starts_with(b">")
+        {
+            let line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count();
+            return Err(ScriptError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "{chunk}:{line}: to-be-closed variables (<close>) are not allowed in the sandbox"
+                ),
+            ));
+        }
+        at = start + 1;
+    }
+    Ok(())
+}
+
 /// Lua's text for an error object without `__tostring` is `table: 0x55...`; say what it is instead.
 fn describe_error_object(message: &str) -> String {
     for kind in ["table", "function", "thread", "userdata"] {
@@ -409,6 +445,14 @@ impl ScriptEngine for LuaEngine {
             .map_err(internal)?;
         let limiter = Limiter::new(self.max_depth);
         limits::install(&lua, &limiter).map_err(internal)?;
+        pattern::install(&lua, &limiter, self.config.limits.memory_bytes()).map_err(internal)?;
+        let hit = Arc::clone(&limiter);
+        let tripped = lua
+            .create_function(move |_, ()| Ok(hit.tripped() != Tripped::None))
+            .map_err(internal)?;
+        lua.globals()
+            .raw_set("__vmpool_tripped", tripped)
+            .map_err(internal)?;
 
         let setup = lua
             .load(self.sandbox.as_slice())
@@ -484,6 +528,7 @@ impl ScriptEngine for LuaEngine {
                 ),
             ));
         }
+        refuse_to_be_closed(source, "eval")?;
         vm.limiter.arm(self.config.limits.timeout);
         let result = self
             .compile_eval(vm, source)

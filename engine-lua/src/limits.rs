@@ -93,6 +93,30 @@ impl Limiter {
         false
     }
 
+    /// Whether the running call is past its deadline (or already stopped by a limit); records a timeout. For host
+    /// code that runs long without executing Lua instructions (pattern matching).
+    pub(crate) fn out_of_time(&self) -> bool {
+        if self.tripped() != Tripped::None {
+            return true;
+        }
+        if self.now_ns() > self.deadline_ns.load(Ordering::Relaxed) {
+            self.tripped
+                .store(Tripped::Timeout as u8, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Records that the running call went past the stack limit (host code that found the native stack too deep).
+    pub(crate) fn trip_stack(&self) {
+        let _ = self.tripped.compare_exchange(
+            Tripped::None as u8,
+            Tripped::Stack as u8,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
     /// Re-installs the normal hook if the last call escalated it to every instruction.
     pub(crate) fn restore(self: &Arc<Self>, lua: &Lua) -> mlua::Result<()> {
         if self.escalated.swap(false, Ordering::Relaxed) {
@@ -102,7 +126,7 @@ impl Limiter {
     }
 }
 
-const STOP: &str = "vmpool: the script hit a limit and is being stopped";
+pub(crate) const STOP: &str = "vmpool: the script hit a limit and is being stopped";
 
 /// Installs the hook on `lua` (global: coroutines created later get it too).
 ///

@@ -10,8 +10,12 @@ local next, type, select, error, tostring, rawget, rawset, rawequal, rawlen =
 local setmetatable, getmetatable, pcall, xpcall, load, collectgarbage =
     setmetatable, getmetatable, pcall, xpcall, load, collectgarbage
 local string, table, math, utf8, coroutine, os = string, table, math, utf8, coroutine, os
-local find = string.find
+-- Lua's own string.find (the host replaces string.find with a matcher that watches the deadline): `note` may run
+-- at the C-stack limit, where only a plain C function is safe to call.
+local find = __vmpool_plain_find or string.find
 local strict = mode == "strict"
+-- Set by the host before this chunk runs: whether the running call hit its time or stack limit.
+local tripped = __vmpool_tripped
 
 local MEMERR = "not enough memory"
 -- `hit` is false, "memory" or "stack"; `env` is the environment of the current use.
@@ -49,6 +53,9 @@ local function safe_xpcall(f, handler, ...)
   end
   return after(xpcall(f, function(e)
     note(e)
+    -- A limit raised from the instruction hook calls this handler while Lua has hooks switched off: a looping
+    -- handler could then never be stopped. Once a limit was hit, the script's handler does not run.
+    if state.hit or tripped() then return e end
     return handler(e)
   end, ...))
 end
@@ -70,8 +77,23 @@ local safe_coroutine = {
 }
 
 -- Text chunks only, and by default in the environment of the current use.
+local TBC = "to-be-closed variables (<close>) are not allowed in the sandbox"
 local function safe_load(chunk, name, _, env)
   if env == nil then env = state.env end
+  if type(chunk) == "function" then
+    local parts = {}
+    while true do
+      local part = chunk()
+      if part == nil or part == "" then break end
+      if type(part) ~= "string" then error("load: reader function must return a string", 2) end
+      parts[#parts + 1] = part
+    end
+    chunk = table.concat(parts)
+  end
+  -- A __close metamethod that runs because a limit stopped the call runs with hooks off and could loop forever.
+  if type(chunk) == "string" and find(chunk, "<%s*close%s*>") then
+    return nil, TBC
+  end
   local f, err = load(chunk, name, "t", env)
   if f == nil then
     note(err)

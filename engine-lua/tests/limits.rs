@@ -43,14 +43,40 @@ fn the_timeout_cannot_be_swallowed() {
         "while true do local f = load('while true do end') pcall(f) end",
         "while true do pcall(string.gsub, 'aaaa', 'a', function() while true do end end) end",
         "while true do pcall(table.sort, {3, 2, 1}, function(a, b) while true do end end) end",
-        // A __close that runs after a limit stopped the call is not covered (it runs with hooks off; see the
-        // crate docs' known gaps), but one that runs on an ordinary exit is.
-        "do local t <close> = setmetatable({}, {__close = function() while true do end end}) end",
+        // A message handler does not run once a limit was hit (Lua would run it with hooks off).
+        "while true do xpcall(function() while true do end end, function(e) while true do end end) end",
     ] {
         let (e, mut vm) = vm("");
         eval_err(&e, &mut vm, source, ErrorKind::Timeout);
         assert!(e.is_broken(&mut vm), "{source}");
     }
+}
+
+#[test]
+fn to_be_closed_variables_are_refused() {
+    // A __close that runs because a limit stopped the call runs with Lua's hooks off and could loop forever, so
+    // the sandbox refuses to-be-closed variables in eval'd source, in load()ed chunks and in the prelude.
+    let (e, mut vm) = vm("");
+    let err = eval_err(
+        &e,
+        &mut vm,
+        "local t <close> = setmetatable({}, {__close = function() while true do end end}) while true do end",
+        ErrorKind::Syntax,
+    );
+    assert!(err.message().contains("<close>"), "{err}");
+    let err = eval_err(
+        &e,
+        &mut vm,
+        "local f, err = load('local t <' .. 'close> = nil') assert(f, err)",
+        ErrorKind::Exception,
+    );
+    assert!(err.message().contains("to-be-closed"), "{err}");
+    let pieces = "local parts = {'local t <', 'close> = nil'} local i = 0 \
+                  local f, err = load(function() i = i + 1 return parts[i] end) assert(f, err)";
+    eval_err(&e, &mut vm, pieces, ErrorKind::Exception);
+    assert!(!e.is_broken(&mut vm));
+    let prelude = LuaEngine::new(EngineConfig::new("local t <close> = nil")).unwrap_err();
+    assert_eq!(prelude.kind(), ErrorKind::Syntax, "{prelude}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use pool_core::{PoolConfig, Value};
 use crate::backend::EngineKind;
 use crate::compare::{CompareOptions, compare};
 use crate::memory::idle_memory;
+use crate::reliability::{DeadlineOptions, SoakOptions, deadline, soak};
 use crate::report;
 use crate::runner::{Mode, Plan, run};
 use crate::workload::{Job, Request, Workload};
@@ -32,9 +33,46 @@ enum Command {
     Run(RunArgs),
     /// Run the built-in workloads on every engine compiled in, pooled and fresh, and print one table.
     Compare(CompareArgs),
+    /// Run hostile CPU scripts (loops that catch the timeout, endless job chains, backtracking...) and report how
+    /// long after the deadline each `timeout` error arrives, and that every timed-out instance was discarded.
+    Deadline(DeadlineArgs),
+    /// Run many acquire/run/reset/release cycles and report resident memory and thread count over the run.
+    Soak(SoakArgs),
     /// Print the memory per idle instance measured from this fresh process (used by `compare`).
     #[command(hide = true)]
     MemoryProbe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+struct DeadlineArgs {
+    /// The engine.
+    #[arg(long, value_enum)]
+    engine: EngineKind,
+    /// Hostile runs to make.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// The engine's time limit per call, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: u64,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SoakArgs {
+    /// The engine.
+    #[arg(long, value_enum)]
+    engine: EngineKind,
+    /// Cycles to make.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(2..))]
+    cycles: u64,
+    /// Cycles before the baseline reading [default: 10% of the cycles, at least 1000, at most half].
+    #[arg(long, value_name = "N")]
+    warmup: Option<u64>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +171,8 @@ pub fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Compare(args) => compare_command(args, &command_line),
+        Command::Deadline(args) => deadline_command(&args),
+        Command::Soak(args) => soak_command(&args),
         Command::MemoryProbe(args) => probe_command(&args),
     };
     match result {
@@ -250,6 +290,38 @@ fn compare_command(args: CompareArgs, command_line: &str) -> Result<(), String> 
         }
     }
     Ok(())
+}
+
+fn deadline_command(args: &DeadlineArgs) -> Result<(), String> {
+    let options = DeadlineOptions {
+        runs: usize::try_from(args.runs).unwrap_or(usize::MAX),
+        timeout: Duration::from_millis(args.timeout_ms),
+    };
+    let report = deadline(args.engine, &options).map_err(|e| e.to_string())?;
+    if args.json {
+        print(&serde_json::to_string(&report).map_err(|e| e.to_string())?)
+    } else {
+        print(&report.to_string())
+    }
+}
+
+fn soak_command(args: &SoakArgs) -> Result<(), String> {
+    let mut options = SoakOptions::new(args.cycles);
+    if let Some(warmup) = args.warmup {
+        if warmup >= args.cycles {
+            return Err(format!(
+                "--warmup ({warmup}) must be smaller than --cycles ({})",
+                args.cycles
+            ));
+        }
+        options.warmup = warmup;
+    }
+    let report = soak(args.engine, &options).map_err(|e| e.to_string())?;
+    if args.json {
+        print(&serde_json::to_string(&report).map_err(|e| e.to_string())?)
+    } else {
+        print(&report.to_string())
+    }
 }
 
 fn probe_command(args: &ProbeArgs) -> Result<(), String> {

@@ -80,8 +80,16 @@ impl<E: ScriptEngine> Inner<E> {
                     let mut st = lock(&self.state);
                     st.creating -= 1;
                     st.created += 1;
-                    if st.closed {
-                        st.destroyed.add(DestroyReason::Closed, 1);
+                    // Closed, or shrunk by `resize` while this instance was being made: it does not fit.
+                    let unwanted = if st.closed {
+                        Some(DestroyReason::Closed)
+                    } else if st.total() >= st.max_size {
+                        Some(DestroyReason::Resized)
+                    } else {
+                        None
+                    };
+                    if let Some(reason) = unwanted {
+                        st.destroyed.add(reason, 1);
                         drop(st);
                         drop(vm);
                         continue;

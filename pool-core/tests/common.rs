@@ -27,9 +27,10 @@ pub fn check_invariants(m: &Metrics) {
         (m.in_use + m.available) as u64,
         "created - destroyed != in_use + available: {m:?}"
     );
-    // After a shrink, instances in use may exceed the new max_size until they return; nothing idle or new may.
+    // After a shrink, instances in use or being created may exceed the new max_size until they are done; none of
+    // them becomes idle while the pool is over its size.
     assert!(
-        m.in_use + m.available + m.creating <= m.max_size || (m.available == 0 && m.creating == 0),
+        m.in_use + m.available + m.creating <= m.max_size || m.available == 0,
         "over max_size: {m:?}"
     );
     let by_reason: u64 = m.destroyed.iter().map(|(_, n)| n).sum();

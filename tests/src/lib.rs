@@ -4,6 +4,9 @@
 //! it speaks. Checks go through a real [`Pool`], as users do, so they also prove that what an engine reports
 //! (error kinds, broken instances, failed resets) makes the pool discard the right instances.
 
+pub mod child;
+pub mod hostile;
+
 use std::time::Duration;
 
 use pool_core::{
@@ -297,7 +300,17 @@ where
 
     /// As [`isolation_pairs`](Engine::isolation_pairs) under `isolation`.
     pub fn isolation_pairs_with(&self, isolation: Isolation, pairs: usize, seed: u64) -> usize {
-        let cases = self.pick_cases();
+        self.isolation_cases(self.pick_cases(), isolation, pairs, seed)
+    }
+
+    /// As [`isolation_pairs_with`](Engine::isolation_pairs_with) with the writer/reader pairs `cases`.
+    pub fn isolation_cases(
+        &self,
+        cases: &[(&str, &str)],
+        isolation: Isolation,
+        pairs: usize,
+        seed: u64,
+    ) -> usize {
         let pool = self.pool_with(
             3,
             EngineConfig::new(prelude(self.lang)).isolation(isolation),

@@ -1,0 +1,310 @@
+//! Hostile scripts against every engine compiled in (issue 6): CPU, stack, memory, state, escapes, traps in
+//! results and errors, odd source. The cases are in `vmpool_tests::hostile`; each gives a typed error kind, the
+//! instance is discarded where its state is suspect, and the pool keeps serving.
+//!
+//! Groups that hit a limit run in a child process (`vmpool_tests::child`): a case that aborts the process (a native
+//! stack overflow, a failed allocation) or hangs it then fails its test with the child's output, and the rest of
+//! the suite carries on.
+
+use std::time::Duration;
+
+use pool_core::{Isolation, Limits};
+use vmpool_tests::child::{assert_survives, test_name};
+use vmpool_tests::hostile::{self, Expect, HOSTILE_MEMORY_MB, nested_source};
+use vmpool_tests::{Engine, Lang};
+
+/// A size field of `/proc/self/status` in KiB (0 where there is none).
+fn proc_status_kb(field: &str) -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How long a child process may run before it counts as hung.
+const CHILD_LIMIT: Duration = Duration::from_secs(90);
+
+/// KNOWN QUICKJS FAILURES, reported to the lead (engine-quickjs is owned by another engineer and was being edited
+/// while this suite was written). Each entry is a case name (or, for the state group, a writer) and what QuickJS
+/// does instead. The suite still runs these cases on QuickJS: their failures are printed, not fatal, and a known
+/// failure that starts passing fails the test so that this list is kept true.
+const QUICKJS_KNOWN: &[(&str, &str)] = &[
+    (
+        "recursion that catches the stack error",
+        "QuickJS's stack overflow is a catchable InternalError: `function f() { try { return f(); } catch (e) { return f(); } } f()` recurses until the timeout (kind timeout, not stack)",
+    ),
+    (
+        "out-of-memory caught by the script and retried",
+        "QuickJS's out-of-memory error is catchable: the script retries until the timeout (kind timeout, not memory)",
+    ),
+    (
+        "out-of-memory caught while building a string",
+        "QuickJS's out-of-memory error is catchable: `try { 'y'.repeat(2 ** 28) } catch (e) {}` completes and the call succeeds",
+    ),
+    (
+        "Error.stackTraceLimit = 0",
+        "Error.stackTraceLimit is runtime-wide state behind an accessor that the lockdown does not freeze: the next use sees 0",
+    ),
+];
+
+fn report(engine: &str, group: &str, failures: &[String]) {
+    let known = |f: &String| {
+        engine == "quickjs"
+            && QUICKJS_KNOWN
+                .iter()
+                .any(|(case, _)| f.starts_with(&format!("quickjs / {case}:")))
+    };
+    let (known_failures, failures): (Vec<String>, Vec<String>) =
+        failures.iter().cloned().partition(known);
+    for f in &known_failures {
+        println!("KNOWN QUICKJS FAILURE (reported to the lead): {f}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{engine}: {} {group} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Fails when a known QuickJS failure of `cases` no longer fails (so that [`QUICKJS_KNOWN`] stays true).
+fn check_known(engine: &str, cases: &[hostile::Case], failures: &[String]) {
+    if engine != "quickjs" {
+        return;
+    }
+    for case in cases.iter().filter(|c| c.js.is_some()) {
+        if QUICKJS_KNOWN.iter().any(|(k, _)| *k == case.name) {
+            assert!(
+                failures
+                    .iter()
+                    .any(|f| f.starts_with(&format!("quickjs / {}:", case.name))),
+                "quickjs: the known failure {:?} passes now: remove it from QUICKJS_KNOWN",
+                case.name
+            );
+        }
+    }
+}
+
+macro_rules! hostile {
+    ($module:ident, $engine:expr) => {
+        mod $module {
+            use super::*;
+
+            fn name(test: &str) -> String {
+                test_name(module_path!(), test)
+            }
+
+            #[test]
+            fn cpu() {
+                assert_survives(&name("cpu"), CHILD_LIMIT, || {
+                    let e = &$engine;
+                    let pool = e.pool(1, e.hostile_limits());
+                    report(e.name, "cpu", &e.run_cases(&pool, hostile::CPU));
+                });
+            }
+
+            #[test]
+            fn lua_pattern_backtracking() {
+                assert_survives(&name("lua_pattern_backtracking"), CHILD_LIMIT, || {
+                    let e = &$engine;
+                    let pool = e.pool(1, e.hostile_limits());
+                    report(e.name, "pattern", &e.run_cases(&pool, hostile::LUA_PATTERNS));
+                });
+            }
+
+            #[test]
+            fn stack() {
+                assert_survives(&name("stack"), CHILD_LIMIT, || {
+                    let e = &$engine;
+                    let pool = e.pool(1, Limits { timeout: Duration::from_secs(5), ..e.hostile_limits() });
+                    let mut failures = e.run_cases(&pool, hostile::STACK_CASES);
+                    for (what, open, n) in hostile::NESTED_SOURCE {
+                        let src = nested_source(e.lang, open, *n);
+                        let expect = Expect::Err(hostile::NESTED);
+                        if let Err(f) = e.check(&pool, &format!("nested source: {what}"), &src, expect) {
+                            failures.push(f);
+                        }
+                        // The same source handed to the language's own eval / load by a script.
+                        let inner = match e.lang {
+                            Lang::Js => format!("eval('{}')", src.replace('\'', "\\'")),
+                            Lang::Lua => format!("local f, err = load('{src}') if not f then error(err) end return f()"),
+                        };
+                        let expect = Expect::Err(&[
+                            pool_core::ErrorKind::Stack,
+                            pool_core::ErrorKind::Syntax,
+                            pool_core::ErrorKind::Exception,
+                        ]);
+                        if let Err(f) = e.check(&pool, &format!("nested source given to eval/load: {what}"), &inner, expect) {
+                            failures.push(f);
+                        }
+                    }
+                    check_known(e.name, hostile::STACK_CASES, &failures);
+                    report(e.name, "stack", &failures);
+                });
+            }
+
+            #[test]
+            fn native_recursion_on_data() {
+                assert_survives(&name("native_recursion_on_data"), CHILD_LIMIT, || {
+                    let e = &$engine;
+                    let pool = e.pool(1, Limits { timeout: Duration::from_secs(20), ..e.hostile_limits() });
+                    let depth = hostile::data_depth().to_string();
+                    let mut failures = Vec::new();
+                    for case in hostile::DATA_RECURSION {
+                        let Some(src) = e.source_of(case) else { continue };
+                        eprintln!("running {} / {}", e.name, case.name);
+                        let src = src.replace("{n}", &depth);
+                        match e.check(&pool, case.name, &src, case.expect) {
+                            Ok(outcome) => println!("{} / {}: {:?}", e.name, case.name, outcome.kind),
+                            Err(f) => failures.push(f),
+                        }
+                    }
+                    report(e.name, "native recursion", &failures);
+                });
+            }
+
+            #[test]
+            fn memory() {
+                assert_survives(&name("memory"), CHILD_LIMIT, || {
+                    let e = &$engine;
+                    // An engine without a heap limit is stopped by its time limit: keep that short.
+                    let timeout = if e.memory_limit { Duration::from_secs(5) } else { hostile::HOSTILE_TIMEOUT };
+                    let limits = Limits { timeout, ..e.hostile_limits() };
+                    let rss_before = proc_status_kb("VmRSS:");
+                    let pool = e.pool(1, limits.clone());
+                    let mut failures = Vec::new();
+                    let mut peak = 0usize;
+                    for case in hostile::MEMORY_CASES {
+                        let Some(src) = e.source_of(case) else { continue };
+                        // An engine without a heap limit is stopped by the time limit instead (its documented
+                        // behaviour), or may finish: what matters there is that the process survives.
+                        let expect = if e.memory_limit {
+                            case.expect
+                        } else {
+                            Expect::Err(&[
+                                pool_core::ErrorKind::Timeout,
+                                pool_core::ErrorKind::Exception,
+                                pool_core::ErrorKind::Memory,
+                            ])
+                        };
+                        match e.check(&pool, case.name, src, expect) {
+                            Ok(outcome) => peak = peak.max(outcome.memory.unwrap_or(0)),
+                            Err(f) if e.memory_limit => failures.push(f),
+                            Err(f) => println!("{}: no heap limit: {f}", e.name),
+                        }
+                    }
+                    let limit = usize::try_from(HOSTILE_MEMORY_MB).unwrap() << 20;
+                    // The child runs one instance at a time: its resident high-water mark over its resident size
+                    // before the pool bounds the peak of any one instance (plus conversions and the harness).
+                    let hwm_growth = proc_status_kb("VmHWM:").saturating_sub(rss_before) << 10;
+                    println!(
+                        "{}: memory cases: process peak growth {} KiB = {:.2} x the limit of {} KiB; largest heap reported after a case {} KiB",
+                        e.name,
+                        hwm_growth >> 10,
+                        hwm_growth as f64 / limit as f64,
+                        limit >> 10,
+                        peak >> 10
+                    );
+                    if e.memory_limit {
+                        assert!(peak > 0, "{}: memory_usage reported nothing", e.name);
+                        // The allocator's limit holds for the heap it accounts; the process also pays malloc's
+                        // per-allocation overhead and the harness, so the bound here is a sanity bound (a broken
+                        // limit shows as many times the limit, as Boa's has none).
+                        assert!(peak <= limit, "{}: heap {peak} over the limit {limit}", e.name);
+                        assert!(hwm_growth <= limit * 2, "{}: peak growth {hwm_growth} over 2 x {limit}", e.name);
+                    }
+                    check_known(e.name, hostile::MEMORY_CASES, &failures);
+                    report(e.name, "memory", &failures);
+                });
+            }
+
+            #[test]
+            fn state() {
+                let e = &$engine;
+                let cases = match e.lang {
+                    Lang::Js => hostile::JS_STATE,
+                    Lang::Lua => hostile::LUA_STATE,
+                };
+                let (known, cases): (Vec<_>, Vec<_>) = cases
+                    .iter()
+                    .copied()
+                    .partition(|(writer, _)| e.name == "quickjs" && QUICKJS_KNOWN.iter().any(|(k, _)| k == writer));
+                let observed = e.isolation_cases(&cases, Isolation::Strict, 300, 0x0bad);
+                assert_eq!(observed, 0, "{}: state leaked between uses", e.name);
+                for pair in known {
+                    let leaks = e.isolation_cases(&[pair], Isolation::Strict, 3, 1);
+                    println!("KNOWN QUICKJS FAILURE (reported to the lead): {pair:?}: {leaks} of 3 readers saw the writer");
+                    assert!(leaks > 0, "quickjs: the known leak {pair:?} is fixed: remove it from QUICKJS_KNOWN");
+                }
+                // The readers are sensitive: without a reset most of them see their writer.
+                let unisolated = e.isolation_cases(&cases, Isolation::None, 100, 0x0bad);
+                assert!(unisolated > 0, "{}: the state readers never saw their writers", e.name);
+            }
+
+            #[test]
+            fn escapes() {
+                let e = &$engine;
+                let pool = e.pool(1, e.hostile_limits());
+                report(e.name, "escape", &e.run_cases(&pool, hostile::ESCAPES));
+            }
+
+            #[test]
+            fn traps_in_results_and_errors() {
+                assert_survives(&name("traps_in_results_and_errors"), CHILD_LIMIT, || {
+                    let e = &$engine;
+                    let pool = e.pool(1, e.hostile_limits());
+                    report(e.name, "trap", &e.run_cases(&pool, hostile::TRAPS));
+                });
+            }
+
+            #[test]
+            fn odd_sources() {
+                let e = &$engine;
+                let pool = e.pool(1, e.hostile_limits());
+                let mut failures = e.run_cases(&pool, hostile::SOURCES);
+                let huge = hostile::huge_source(e.lang);
+                let expect = Expect::Err(&[pool_core::ErrorKind::Syntax]);
+                if let Err(f) = e.check(&pool, "100 MB of source", &huge, expect) {
+                    failures.push(f);
+                }
+                report(e.name, "source", &failures);
+            }
+        }
+    };
+}
+
+#[cfg(feature = "quickjs")]
+const QUICKJS: Engine<engine_quickjs::QuickJsEngine> = Engine {
+    name: "quickjs",
+    lang: Lang::Js,
+    make: |config| engine_quickjs::QuickJsEngine::new(config).unwrap(),
+    memory_limit: true,
+};
+
+#[cfg(feature = "quickjs")]
+hostile!(quickjs, QUICKJS);
+
+#[cfg(feature = "lua")]
+const LUA: Engine<engine_lua::LuaEngine> = Engine {
+    name: "lua",
+    lang: Lang::Lua,
+    make: |config| engine_lua::LuaEngine::new(config).unwrap(),
+    memory_limit: true,
+};
+
+#[cfg(feature = "lua")]
+hostile!(lua, LUA);
+
+#[cfg(feature = "boa")]
+const BOA: Engine<pool_core::Carrier<engine_boa::BoaEngine>> = Engine {
+    name: "boa",
+    lang: Lang::Js,
+    make: vmpool_tests::boa_engine,
+    memory_limit: false,
+};
+
+#[cfg(feature = "boa")]
+hostile!(boa, BOA);
