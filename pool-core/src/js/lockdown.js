@@ -12,7 +12,9 @@
 //     properties: assigning one on an object that inherits it (`arr.map = f`) fails as it does on any frozen
 //     prototype, silently in sloppy code and with a TypeError in strict code; `Object.defineProperty`, object
 //     literals and class members still create such properties;
-//  3. makes every existing global binding non-writable and non-configurable; the global object stays extensible
+//  3. pins engine-wide settings kept behind accessors on `Error` (`stackTraceLimit`, `prepareStackTrace`) as
+//     read-only data properties, since freezing does not stop a setter;
+//  4. makes every existing global binding non-writable and non-configurable; the global object stays extensible
 //     so that requests can add globals, which the scrub script removes.
 // Cost model (QuickJS): the walk creates every lazily created built-in function so that it can be frozen (an
 // intrinsic created later would not be), and each frozen object gets a hidden class of its own; the
@@ -25,6 +27,17 @@
   const { getPrototypeOf, getOwnPropertyDescriptor, defineProperty, freeze, isFrozen } = Object;
   const { ownKeys } = Reflect;
   const TypeError_ = TypeError;
+
+  // Engine-wide settings behind accessors on `Error` (V8-style `stackTraceLimit`, `prepareStackTrace`, which
+  // quickjs-ng implements with a setter that changes the runtime's state): freezing `Error` does not stop such a
+  // setter, so pin each one as a read-only data property holding its current value.
+  for (const name of ['stackTraceLimit', 'prepareStackTrace']) {
+    const d = getOwnPropertyDescriptor(Error, name);
+    if (d !== undefined && d.configurable && (d.get !== undefined || d.set !== undefined)) {
+      const value = d.get !== undefined ? d.get.call(Error) : undefined;
+      defineProperty(Error, name, { value, writable: false, enumerable: d.enumerable, configurable: false });
+    }
+  }
 
   const hidden = [];
   const tryAdd = (make) => {
