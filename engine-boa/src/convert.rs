@@ -1,5 +1,6 @@
 //! Conversion between Boa values and [`Value`] (JSON-like), with the workspace's shared rules.
 
+use pool_core::engine::number_value as number;
 use std::time::Instant;
 
 use boa_engine::object::builtins::JsArray;
@@ -8,9 +9,6 @@ use pool_core::Value;
 
 /// Deepest nesting of arrays and objects converted either way.
 pub const MAX_DEPTH: usize = 128;
-
-/// 2^53: floats with an integral value within +-this convert to JSON integers.
-const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
 
 /// Why a conversion failed.
 pub enum Fail {
@@ -228,17 +226,4 @@ impl<'a> FromJs<'a> {
         };
         self.value(item, context, &path).map(Some)
     }
-}
-
-/// A JavaScript number as JSON: integral values within +-2^53 are integers, NaN and infinities are null.
-pub fn number(f: f64) -> Value {
-    if !f.is_finite() {
-        return Value::Null;
-    }
-    if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-        // -0 becomes 0, as JSON.stringify does. The cast is exact within +-2^53.
-        #[allow(clippy::cast_possible_truncation)]
-        return Value::from(f as i64);
-    }
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }

@@ -1,16 +1,14 @@
 //! Conversion between [`Value`](pool_core::Value) (JSON) and Lua values.
 
+use pool_core::engine::number_value as number;
 use std::ffi::c_void;
 
 use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 use pool_core::Value;
-use serde_json::{Map, Number};
+use serde_json::Map;
 
 /// Deepest nesting converted in either direction.
 pub(crate) const MAX_DEPTH: usize = 128;
-
-/// Largest integer a float may hold and still be converted to a JSON integer.
-const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
 
 /// Why a conversion failed.
 #[derive(Debug)]
@@ -237,17 +235,4 @@ impl FromLua {
         }
         Ok(Value::Object(map))
     }
-}
-
-/// A float as JSON: integral values within +-2^53 become integers, NaN and infinities null.
-fn number(f: f64) -> Value {
-    if !f.is_finite() {
-        return Value::Null;
-    }
-    if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-        // Exact: the value is integral and within i64 range.
-        #[allow(clippy::cast_possible_truncation)]
-        return Value::from(f as i64);
-    }
-    Number::from_f64(f).map_or(Value::Null, Value::Number)
 }

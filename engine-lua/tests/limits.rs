@@ -102,7 +102,9 @@ fn deep_recursion_ends_with_stack() {
         "local t = setmetatable({}, {}) getmetatable(t).__index = function(t, k) return t[k .. 'x'] end return t.a",
         "local function f(s) return (s:gsub('.', f)) end return f('ab')",
     ] {
-        let (e, mut vm) = vm("");
+        // A generous time limit: the depth limit must be what ends these, even on a loaded machine.
+        let e = LuaEngine::new(EngineConfig::new("").timeout(Duration::from_secs(10))).unwrap();
+        let mut vm = e.create().unwrap();
         let err = eval_err(&e, &mut vm, source, ErrorKind::Stack);
         assert!(
             err.message().contains("KiB"),

@@ -1,5 +1,6 @@
 //! Conversion between [`pool_core::Value`] (JSON-like) and QuickJS values, with the shared semantics.
 
+use pool_core::engine::number_value as number;
 use pool_core::{ErrorKind, ScriptError, Value};
 use rquickjs::function::This;
 use rquickjs::object::Property;
@@ -9,9 +10,6 @@ use crate::deadline::Deadline;
 
 /// Deepest nesting of arrays and objects converted either way.
 pub(crate) const MAX_DEPTH: usize = 128;
-
-/// Largest magnitude of a float that converts to a JSON integer: 2^53.
-const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
 
 /// Why a step failed: a QuickJS error (an exception may be pending in the context) or an error already described.
 pub(crate) enum Failure {
@@ -80,19 +78,6 @@ pub(crate) fn to_js<'js>(
             object.into_value()
         }
     })
-}
-
-/// A float as a JSON number: integral values within +-2^53 become integers, NaN and infinities become null.
-pub(crate) fn number(f: f64) -> Value {
-    if !f.is_finite() {
-        return Value::Null;
-    }
-    if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-        // Exact: |f| <= 2^53 fits an i64 and has no fraction. -0 becomes 0, as in JSON.stringify.
-        #[allow(clippy::cast_possible_truncation)]
-        return Value::from(f as i64);
-    }
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
 /// State of one conversion of a script value to a host value.
@@ -269,25 +254,5 @@ fn at(key: Key<'_>) -> String {
     match key {
         Key::Root => String::new(),
         key => format!(" (at key `{key}`)"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_follow_the_shared_rules() {
-        assert_eq!(number(2.0), Value::from(2));
-        assert_eq!(number(-0.0), Value::from(0));
-        assert_eq!(number(1.5), serde_json::json!(1.5));
-        assert_eq!(number(MAX_SAFE), Value::from(9_007_199_254_740_992_i64));
-        assert_eq!(
-            number(MAX_SAFE * 2.0),
-            serde_json::json!(18_014_398_509_481_984.0)
-        );
-        assert_eq!(number(f64::NAN), Value::Null);
-        assert_eq!(number(f64::INFINITY), Value::Null);
-        assert_eq!(number(f64::NEG_INFINITY), Value::Null);
     }
 }

@@ -11,6 +11,31 @@ use crate::error::EngineError;
 /// results can be compared across engines.
 pub type Value = serde_json::Value;
 
+/// Largest magnitude up to which every integer is exactly representable in an `f64` (2^53).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// A script's number as a [`Value`], the same way in every engine: a float with an integral value within +-2^53
+/// is a JSON integer (so `1 + 1` is `2` whether the engine computed an integer or a float, and `-0` is `0`, as
+/// `JSON.stringify` gives), other finite numbers stay floats, and NaN and the infinities are `null`.
+///
+/// ```
+/// use pool_core::engine::number_value;
+/// assert_eq!(number_value(2.0), serde_json::json!(2));
+/// assert_eq!(number_value(2.5), serde_json::json!(2.5));
+/// assert_eq!(number_value(f64::NAN), serde_json::json!(null));
+/// ```
+pub fn number_value(f: f64) -> Value {
+    if !f.is_finite() {
+        return Value::Null;
+    }
+    if f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER {
+        // Exact: |f| <= 2^53 fits an i64 and has no fraction.
+        #[allow(clippy::cast_possible_truncation)]
+        return Value::from(f as i64);
+    }
+    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
 /// A script engine that can be pooled: a factory of instances plus the operations on an instance.
 ///
 /// The factory (`self`) holds what every instance shares (the prelude, the isolation policy, the limits) and is
@@ -180,5 +205,28 @@ impl EngineConfig {
     pub fn prelude_name(mut self, name: impl Into<String>) -> Self {
         self.prelude_name = name.into();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_the_shared_rules() {
+        assert_eq!(number_value(2.0), Value::from(2));
+        assert_eq!(number_value(-0.0), Value::from(0));
+        assert_eq!(number_value(1.5), serde_json::json!(1.5));
+        assert_eq!(
+            number_value(MAX_SAFE_INTEGER),
+            Value::from(9_007_199_254_740_992_i64)
+        );
+        assert_eq!(
+            number_value(MAX_SAFE_INTEGER * 2.0),
+            serde_json::json!(18_014_398_509_481_984.0)
+        );
+        assert_eq!(number_value(f64::NAN), Value::Null);
+        assert_eq!(number_value(f64::INFINITY), Value::Null);
+        assert_eq!(number_value(f64::NEG_INFINITY), Value::Null);
     }
 }
