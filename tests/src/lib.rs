@@ -491,6 +491,34 @@ pub const LUA_ISOLATION: &[(&str, &str)] = &[
     ("rawset(_ENV, 'leak5', 1)", "return leak5 ~= nil"),
 ];
 
+/// QuickJS, as the suites run it.
+#[cfg(feature = "quickjs")]
+pub const QUICKJS: Engine<engine_quickjs::QuickJsEngine> = Engine {
+    name: "quickjs",
+    lang: Lang::Js,
+    make: |config| engine_quickjs::QuickJsEngine::new(config).unwrap(),
+    memory_limit: true,
+};
+
+/// Lua, as the suites run it.
+#[cfg(feature = "lua")]
+pub const LUA: Engine<engine_lua::LuaEngine> = Engine {
+    name: "lua",
+    lang: Lang::Lua,
+    make: |config| engine_lua::LuaEngine::new(config).unwrap(),
+    memory_limit: true,
+};
+
+/// Boa, as the suites run it: carried on dedicated threads. Boa has no heap limit (see engine-boa's crate docs),
+/// so a runaway allocation is stopped by the time limit.
+#[cfg(feature = "boa")]
+pub const BOA: Engine<pool_core::Carrier<engine_boa::BoaEngine>> = Engine {
+    name: "boa",
+    lang: Lang::Js,
+    make: boa_engine,
+    memory_limit: false,
+};
+
 /// The Boa engine as pools use it: carried on dedicated threads.
 #[cfg(feature = "boa")]
 pub fn boa_engine(config: EngineConfig) -> pool_core::Carrier<engine_boa::BoaEngine> {

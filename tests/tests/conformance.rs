@@ -2,8 +2,6 @@
 //!
 //! `VMPOOL_ISOLATION_PAIRS` sets the number of writer/reader pairs per engine (default 1000).
 
-use vmpool_tests::{Engine, Lang};
-
 fn pairs() -> usize {
     std::env::var("VMPOOL_ISOLATION_PAIRS")
         .ok()
@@ -74,35 +72,10 @@ macro_rules! conformance {
 }
 
 #[cfg(feature = "quickjs")]
-const QUICKJS: Engine<engine_quickjs::QuickJsEngine> = Engine {
-    name: "quickjs",
-    lang: Lang::Js,
-    make: |config| engine_quickjs::QuickJsEngine::new(config).unwrap(),
-    memory_limit: true,
-};
-
-#[cfg(feature = "quickjs")]
-conformance!(quickjs, QUICKJS);
+conformance!(quickjs, vmpool_tests::QUICKJS);
 
 #[cfg(feature = "lua")]
-const LUA: Engine<engine_lua::LuaEngine> = Engine {
-    name: "lua",
-    lang: Lang::Lua,
-    make: |config| engine_lua::LuaEngine::new(config).unwrap(),
-    memory_limit: true,
-};
-
-#[cfg(feature = "lua")]
-conformance!(lua, LUA);
+conformance!(lua, vmpool_tests::LUA);
 
 #[cfg(feature = "boa")]
-const BOA: Engine<pool_core::Carrier<engine_boa::BoaEngine>> = Engine {
-    name: "boa",
-    lang: Lang::Js,
-    make: vmpool_tests::boa_engine,
-    // Boa has no heap limit (see engine-boa's crate docs): a runaway allocation is stopped by the time limit.
-    memory_limit: false,
-};
-
-#[cfg(feature = "boa")]
-conformance!(boa, BOA);
+conformance!(boa, vmpool_tests::BOA);

@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use pool_core::{Isolation, Limits};
+use vmpool_tests::Lang;
 use vmpool_tests::child::{assert_survives, test_name};
 use vmpool_tests::hostile::{self, Expect, HOSTILE_MEMORY_MB, nested_source};
-use vmpool_tests::{Engine, Lang};
 
 /// A size field of `/proc/self/status` in KiB (0 where there is none).
 fn proc_status_kb(field: &str) -> usize {
@@ -273,34 +273,10 @@ macro_rules! hostile {
 }
 
 #[cfg(feature = "quickjs")]
-const QUICKJS: Engine<engine_quickjs::QuickJsEngine> = Engine {
-    name: "quickjs",
-    lang: Lang::Js,
-    make: |config| engine_quickjs::QuickJsEngine::new(config).unwrap(),
-    memory_limit: true,
-};
-
-#[cfg(feature = "quickjs")]
-hostile!(quickjs, QUICKJS);
+hostile!(quickjs, vmpool_tests::QUICKJS);
 
 #[cfg(feature = "lua")]
-const LUA: Engine<engine_lua::LuaEngine> = Engine {
-    name: "lua",
-    lang: Lang::Lua,
-    make: |config| engine_lua::LuaEngine::new(config).unwrap(),
-    memory_limit: true,
-};
-
-#[cfg(feature = "lua")]
-hostile!(lua, LUA);
+hostile!(lua, vmpool_tests::LUA);
 
 #[cfg(feature = "boa")]
-const BOA: Engine<pool_core::Carrier<engine_boa::BoaEngine>> = Engine {
-    name: "boa",
-    lang: Lang::Js,
-    make: vmpool_tests::boa_engine,
-    memory_limit: false,
-};
-
-#[cfg(feature = "boa")]
-hostile!(boa, BOA);
+hostile!(boa, vmpool_tests::BOA);
