@@ -877,35 +877,49 @@ impl<E: ScriptEngine> Inner<E> {
         if meta.lease != Meta::NO_LEASE {
             st.remove_lease(meta.lease as usize);
         }
-        let reason = reason.or(if st.closed {
-            Some(DestroyReason::Closed)
-        } else if st.total() >= st.max_size {
-            Some(DestroyReason::Resized)
+        // The common case: back to the idle list, nobody waiting.
+        if reason.is_none() && !st.closed && st.total() < st.max_size {
+            st.idle.push(Slot { vm, meta });
+            if st.waiters.is_empty() {
+                return;
+            }
+            let waker = st.wake_one();
+            drop(st);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            return;
+        }
+        self.destroy_returned(st, vm, reason);
+    }
+
+    /// The rest of [`release`](Inner::release): the instance is destroyed (the lock is released here).
+    #[cold]
+    fn destroy_returned(
+        &self,
+        mut st: MutexGuard<'_, State<E::Vm>>,
+        vm: E::Vm,
+        reason: Option<DestroyReason>,
+    ) {
+        let reason = reason.unwrap_or(if st.closed {
+            DestroyReason::Closed
         } else {
-            None
+            DestroyReason::Resized
         });
-        let destroyed = match reason {
-            None => {
-                st.idle.push(Slot { vm, meta });
-                None
-            }
-            Some(reason) => {
-                st.destroyed.add(reason, 1);
-                Some(vm)
-            }
-        };
+        st.destroyed.add(reason, 1);
         let waker = st.wake_one();
-        let refill = destroyed.is_some() && !st.closed && st.total() < self.floor(&st);
+        let refill = !st.closed && st.total() < self.floor(&st);
         drop(st);
         if let Some(waker) = waker {
             waker.wake();
         }
-        drop(destroyed);
+        drop(vm);
         if refill {
             self.wake_maintenance();
         }
     }
 
+    #[inline]
     fn retire_reason(&self, meta: &Meta) -> Option<DestroyReason> {
         if self
             .config
