@@ -76,12 +76,7 @@ impl Limiter {
 
     /// Whether the running code must be stopped now; records why.
     fn check(&self, lua: &Lua) -> bool {
-        if self.tripped() != Tripped::None {
-            return true;
-        }
-        if self.now_ns() > self.deadline_ns.load(Ordering::Relaxed) {
-            self.tripped
-                .store(Tripped::Timeout as u8, Ordering::Relaxed);
+        if self.out_of_time() {
             return true;
         }
         // lua_getstack walks at most `max_depth` frames and stops at the bottom of the stack, so this costs

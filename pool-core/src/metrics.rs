@@ -143,6 +143,20 @@ impl Metrics {
         self.created - self.destroyed.total()
     }
 
+    /// Whether the snapshot satisfies the pool's invariants: `created - destroyed == in_use + available`, the
+    /// destroyed count is the sum of its reasons, and in use + idle + being created stays within `max_size`
+    /// (after a shrink by [`Pool::resize`](crate::Pool::resize), instances in use or being created may exceed it
+    /// until they are done, but none of them becomes idle while the pool is over its size).
+    pub fn is_consistent(&self) -> bool {
+        let balanced = self.created.checked_sub(self.destroyed.total())
+            == Some((self.in_use + self.available) as u64);
+        let by_reason =
+            self.destroyed.iter().map(|(_, n)| n).sum::<u64>() == self.destroyed.total();
+        let bounded =
+            self.in_use + self.available + self.creating <= self.max_size || self.available == 0;
+        balanced && by_reason && bounded
+    }
+
     /// Errors as the guide counts them: failed creations plus failed script calls.
     pub fn errors(&self) -> u64 {
         self.create_errors + self.script_errors

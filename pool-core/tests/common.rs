@@ -20,21 +20,9 @@ pub fn builder(
     )
 }
 
-/// The invariants every snapshot must satisfy.
+/// The invariants every snapshot must satisfy ([`Metrics::is_consistent`]).
 pub fn check_invariants(m: &Metrics) {
-    assert_eq!(
-        m.created - m.destroyed.total(),
-        (m.in_use + m.available) as u64,
-        "created - destroyed != in_use + available: {m:?}"
-    );
-    // After a shrink, instances in use or being created may exceed the new max_size until they are done; none of
-    // them becomes idle while the pool is over its size.
-    assert!(
-        m.in_use + m.available + m.creating <= m.max_size || m.available == 0,
-        "over max_size: {m:?}"
-    );
-    let by_reason: u64 = m.destroyed.iter().map(|(_, n)| n).sum();
-    assert_eq!(by_reason, m.destroyed.total());
+    assert!(m.is_consistent(), "inconsistent snapshot: {m:?}");
 }
 
 /// After the pool is gone: every instance created was dropped exactly once.
