@@ -180,3 +180,77 @@ impl fmt::Display for Metrics {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> Metrics {
+        let mut destroyed = Destroyed::default();
+        destroyed.add(DestroyReason::Idle, 2);
+        Metrics {
+            created: 7,
+            destroyed,
+            in_use: 3,
+            available: 2,
+            creating: 0,
+            max_size: 5,
+            total_uses: 10,
+            create_errors: 0,
+            script_errors: 1,
+            waits: 0,
+            wait_timeouts: 0,
+            wait_time: Duration::ZERO,
+            waiting: 0,
+            leaks_suspected: 0,
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn consistency_catches_each_broken_invariant() {
+        assert!(snapshot().is_consistent());
+        assert!(
+            !Metrics {
+                created: 8,
+                ..snapshot()
+            }
+            .is_consistent(),
+            "unbalanced"
+        );
+        assert!(
+            !Metrics {
+                creating: 1,
+                ..snapshot()
+            }
+            .is_consistent(),
+            "over max_size with an idle instance"
+        );
+        assert!(
+            Metrics {
+                creating: 1,
+                available: 0,
+                in_use: 5,
+                ..snapshot()
+            }
+            .is_consistent(),
+            "shrunk"
+        );
+        assert!(
+            !Metrics {
+                created: 1,
+                ..snapshot()
+            }
+            .is_consistent(),
+            "more destroyed than created"
+        );
+    }
+
+    #[test]
+    fn the_guides_line() {
+        assert_eq!(
+            snapshot().to_string(),
+            "[VM Pool Metrics] Created: 5, InUse: 3, Available: 2, TotalUses: 10, Errors: 1"
+        );
+    }
+}
