@@ -13,7 +13,9 @@ enum Num {
     Add(Box<Num>, Box<Num>),
     Sub(Box<Num>, Box<Num>),
     Mul(Box<Num>, Box<Num>),
-    Div(Box<Num>, Box<Num>),
+    /// Division by a non-zero literal only: JavaScript has a negative zero where Lua's integers have none, so
+    /// `1 / -(0)` is -Infinity in one and +inf in the other (the languages differ there, not the engines).
+    Div(Box<Num>, i32),
     Neg(Box<Num>),
     Len(Box<Str>),
 }
@@ -62,7 +64,8 @@ fn num_strategy() -> impl Strategy<Value = Num> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Num::Add(Box::new(a), Box::new(b))),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Num::Sub(Box::new(a), Box::new(b))),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Num::Mul(Box::new(a), Box::new(b))),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Num::Div(Box::new(a), Box::new(b))),
+            (inner.clone(), prop_oneof![-20i32..=-1, 1i32..=20])
+                .prop_map(|(a, b)| Num::Div(Box::new(a), b)),
             inner.prop_map(|a| Num::Neg(Box::new(a))),
         ]
     })
@@ -106,7 +109,7 @@ impl Render for Num {
             Num::Add(a, b) => format!("({} + {})", a.js(), b.js()),
             Num::Sub(a, b) => format!("({} - {})", a.js(), b.js()),
             Num::Mul(a, b) => format!("({} * {})", a.js(), b.js()),
-            Num::Div(a, b) => format!("({} / {})", a.js(), b.js()),
+            Num::Div(a, b) => format!("({} / ({b}))", a.js()),
             Num::Neg(a) => format!("(-{})", a.js()),
             Num::Len(s) => format!("({}).length", s.js()),
         }
@@ -118,7 +121,7 @@ impl Render for Num {
             Num::Add(a, b) => format!("({} + {})", a.lua(), b.lua()),
             Num::Sub(a, b) => format!("({} - {})", a.lua(), b.lua()),
             Num::Mul(a, b) => format!("({} * {})", a.lua(), b.lua()),
-            Num::Div(a, b) => format!("({} / {})", a.lua(), b.lua()),
+            Num::Div(a, b) => format!("({} / ({b}))", a.lua()),
             Num::Neg(a) => format!("(- {})", a.lua()),
             Num::Len(s) => format!("(#{})", s.lua()),
         }
