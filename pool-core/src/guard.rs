@@ -6,7 +6,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::engine::{ScriptEngine, Value};
 use crate::error::EngineError;
 use crate::metrics::DestroyReason;
-use crate::pool::{Inner, Meta, Slot};
+use crate::pool::{Inner, Slot, Tag};
+use crate::sync::lock;
 use crate::sync::{Arc, Ordering};
 
 /// An instance lent by a [`Pool`](crate::Pool). Derefs to the engine's instance; dropping it returns the instance.
@@ -24,7 +25,7 @@ use crate::sync::{Arc, Ordering};
 #[must_use = "dropping the guard returns the VM to the pool at once"]
 pub struct PooledVm<'pool, E: ScriptEngine> {
     vm: Option<E::Vm>,
-    meta: Meta,
+    tag: Tag,
     pool: PoolRef<'pool, E>,
     taint: Option<DestroyReason>,
 }
@@ -50,7 +51,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
     pub(crate) fn new(pool: PoolRef<'pool, E>, slot: Slot<E::Vm>) -> Self {
         Self {
             vm: Some(slot.vm),
-            meta: slot.meta,
+            tag: slot.tag,
             pool,
             taint: None,
         }
@@ -116,12 +117,12 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
 
     /// How many times this instance has been handed out, this time included.
     pub fn uses(this: &Self) -> u64 {
-        u64::from(this.meta.uses)
+        this.tag.uses
     }
 
     /// A number that identifies the instance within its pool.
     pub fn id(this: &Self) -> u64 {
-        this.meta.id
+        lock(&this.pool.state).book(this.tag).id
     }
 
     /// The engine (factory) of the pool the instance came from.
@@ -148,14 +149,15 @@ impl<E: ScriptEngine> DerefMut for PooledVm<'_, E> {
 impl<E: ScriptEngine> std::fmt::Debug for PooledVm<'_, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledVm")
-            .field("id", &self.meta.id)
-            .field("uses", &self.meta.uses)
+            .field("id", &Self::id(self))
+            .field("uses", &self.tag.uses)
             .field("tainted", &self.taint.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl<E: ScriptEngine> Drop for PooledVm<'_, E> {
+    #[inline(always)]
     fn drop(&mut self) {
         let Some(mut vm) = self.vm.take() else { return };
         let reason = match self.taint {
@@ -163,7 +165,7 @@ impl<E: ScriptEngine> Drop for PooledVm<'_, E> {
             None if std::thread::panicking() => Some(DestroyReason::Tainted),
             None => check_and_reset(&self.pool.engine, &mut vm),
         };
-        self.pool.release(vm, self.meta, reason);
+        self.pool.release(vm, self.tag, reason);
     }
 }
 

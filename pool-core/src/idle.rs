@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::engine::ScriptEngine;
 use crate::error::PoolError;
 use crate::metrics::DestroyReason;
-use crate::pool::{Handle, Inner, MaintenanceReport, Slot};
+use crate::pool::{Handle, Inner, MaintenanceReport};
 use crate::sync::lock;
 
 impl<E: ScriptEngine> Inner<E> {
@@ -24,34 +24,39 @@ impl<E: ScriptEngine> Inner<E> {
         // Past max_lifetime: always, even below the floor (the floor is refilled below).
         let mut i = 0;
         while i < st.idle.len() {
-            if st.idle[i].meta.expires_at.reached_by(now_stamp) {
+            let tag = st.idle[i].tag;
+            if st.book(tag).expires_at.reached_by(now_stamp) {
+                st.close_book(tag);
                 evicted.push(st.idle.remove(i));
                 report.evicted_lifetime += 1;
             } else {
                 i += 1;
             }
         }
-        // Instances returned since the last pass are idle from now on (at the latest): returning one does not read
-        // the clock, so eviction may come up to one cleanup_interval later than idle_timeout alone would say.
-        for slot in st.idle.iter_mut() {
-            if slot.meta.idle_since.is_none() {
-                slot.meta.idle_since = now_stamp;
+        // Instances used since the last pass (their use count changed) are idle from now on, at the latest:
+        // returning one does not read the clock, so eviction may come up to one cleanup_interval later than
+        // idle_timeout alone would say.
+        for i in 0..st.idle.len() {
+            let tag = st.idle[i].tag;
+            let book = st.book(tag);
+            if book.idle_since.is_none() || book.idle_uses != tag.uses {
+                book.idle_since = now_stamp;
+                book.idle_uses = tag.uses;
             }
         }
         // Idle too long: longest idle first, never below the warm floor.
         let floor = self.floor(&st);
         let idle_timeout = self.config.idle_timeout;
         while st.total() > floor {
-            match st.idle.first() {
-                Some(slot)
-                    if !slot.meta.idle_since.is_none()
-                        && slot.meta.idle_since.elapsed_at(now_stamp) > idle_timeout =>
-                {
-                    evicted.push(st.idle.remove(0));
-                    report.evicted_idle += 1;
-                }
-                _ => break,
+            let Some(tag) = st.idle.first().map(|slot| slot.tag) else {
+                break;
+            };
+            if st.book(tag).idle_since.elapsed_at(now_stamp) <= idle_timeout {
+                break;
             }
+            st.close_book(tag);
+            evicted.push(st.idle.remove(0));
+            report.evicted_idle += 1;
         }
         st.destroyed
             .add(DestroyReason::Lifetime, report.evicted_lifetime as u64);
@@ -94,8 +99,8 @@ impl<E: ScriptEngine> Inner<E> {
                         drop(vm);
                         continue;
                     }
-                    let meta = self.new_meta(&mut st, 0);
-                    st.idle.push(Slot { vm, meta });
+                    let slot = self.admit(&mut st, vm, 0);
+                    st.idle.push(slot);
                     let waker = st.wake_one();
                     drop(st);
                     if let Some(waker) = waker {
@@ -128,7 +133,7 @@ impl<E: ScriptEngine> Inner<E> {
             return 0;
         };
         let mut reported = 0;
-        for lease in st.leases.iter_mut().flatten() {
+        for lease in st.books.iter_mut().filter_map(|book| book.lease.as_mut()) {
             let held = now.saturating_duration_since(lease.acquired_at);
             if !lease.reported && held >= threshold {
                 lease.reported = true;

@@ -50,29 +50,36 @@ impl Stamp {
     }
 }
 
-/// Bookkeeping of one instance (32 bytes).
+/// What travels with an instance between the idle list and its guard: how often it was handed out and where its
+/// [`Book`] is. Everything else about the instance stays in the pool's state, so acquire and release move little.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Meta {
+pub(crate) struct Tag {
+    /// Times handed out, this time included.
+    pub(crate) uses: u64,
+    /// Index of the instance's [`Book`] in [`State::books`].
+    pub(crate) book: u32,
+}
+
+/// The bookkeeping of one live instance that acquire and release do not touch (unless leak detection or
+/// `max_lifetime` is on).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Book {
     pub(crate) id: u64,
-    /// Times handed out (saturating).
-    pub(crate) uses: u32,
-    /// The guard's leak-detection record, when leak detection is on ([`Meta::NO_LEASE`] otherwise).
-    pub(crate) lease: u32,
-    /// Idle since at least this instant: set by the first maintenance pass that sees the instance idle, so that
-    /// returning an instance does not read the clock.
+    /// The guard's leak-detection record, when leak detection is on and the instance is out.
+    pub(crate) lease: Option<Lease>,
+    /// Idle since at least this instant, if `idle_uses` still equals the instance's use count: a maintenance pass
+    /// that sees an instance idle with a use count other than `idle_uses` stamps it, so that neither acquire nor
+    /// release reads the clock or writes here.
     pub(crate) idle_since: Stamp,
+    pub(crate) idle_uses: u64,
     /// When `max_lifetime` (with jitter) retires it.
     pub(crate) expires_at: Stamp,
 }
 
-impl Meta {
-    pub(crate) const NO_LEASE: u32 = u32::MAX;
-}
-
-/// An instance with its bookkeeping: idle in the pool, or on its way to or from a guard.
+/// An instance with its tag: idle in the pool, or on its way to or from a guard.
 pub(crate) struct Slot<V> {
     pub(crate) vm: V,
-    pub(crate) meta: Meta,
+    pub(crate) tag: Tag,
 }
 
 /// A guard out in the world, tracked only when leak detection is on.
@@ -84,10 +91,15 @@ pub(crate) struct Lease {
 }
 
 /// Everything the pool's lock protects. Gauges and lifecycle counters live here so that a snapshot is consistent.
+///
+/// `repr(C)`: the fields that acquire and release touch come first, so that with the lock they fill the first
+/// 128 bytes of [`Inner::state`] and a contended pool moves as few cache lines between cores as it can.
+#[repr(C)]
 pub(crate) struct State<V> {
     /// Idle instances; the back is the most recently returned (handed out first), the front the longest idle.
     pub(crate) idle: Vec<Slot<V>>,
     pub(crate) in_use: usize,
+    pub(crate) total_uses: u64,
     pub(crate) creating: usize,
     pub(crate) max_size: usize,
     pub(crate) closed: bool,
@@ -97,11 +109,10 @@ pub(crate) struct State<V> {
     next_id: u64,
     pub(crate) created: u64,
     pub(crate) destroyed: Destroyed,
-    pub(crate) total_uses: u64,
     pub(crate) create_errors: u64,
-    /// Guards out, by slot, when leak detection is on.
-    pub(crate) leases: Vec<Option<Lease>>,
-    free_leases: Vec<usize>,
+    /// Bookkeeping of the live instances, by [`Tag::book`]; `free_books` lists the unused entries.
+    pub(crate) books: Vec<Book>,
+    free_books: Vec<u32>,
     pub(crate) leaks_suspected: u64,
 }
 
@@ -129,8 +140,8 @@ impl<V> State<V> {
             destroyed: Destroyed::default(),
             total_uses: 0,
             create_errors: 0,
-            leases: Vec::new(),
-            free_leases: Vec::new(),
+            books: Vec::new(),
+            free_books: Vec::new(),
             leaks_suspected: 0,
         }
     }
@@ -150,8 +161,7 @@ impl<V> State<V> {
         let mut slot = self.idle.pop()?;
         self.in_use += 1;
         self.total_uses += 1;
-        slot.meta.uses = slot.meta.uses.saturating_add(1);
-        slot.meta.idle_since = Stamp::NONE;
+        slot.tag.uses += 1;
         Some(slot)
     }
 
@@ -167,11 +177,6 @@ impl<V> State<V> {
             return Take::Create;
         }
         Take::Full
-    }
-
-    pub(crate) fn next_id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
     }
 
     /// Registers (or refreshes) a waiter; returns its id.
@@ -211,27 +216,51 @@ impl<V> State<V> {
         }
     }
 
-    fn add_lease(&mut self, lease: Lease) -> u32 {
-        let index = match self.free_leases.pop() {
+    /// The book of `tag`'s instance.
+    pub(crate) fn book(&mut self, tag: Tag) -> &mut Book {
+        &mut self.books[tag.book as usize]
+    }
+
+    /// Opens a book for a new instance.
+    fn open_book(&mut self, expires_at: Stamp) -> u32 {
+        self.next_id += 1;
+        let book = Book {
+            id: self.next_id,
+            lease: None,
+            idle_since: Stamp::NONE,
+            idle_uses: 0,
+            expires_at,
+        };
+        match self.free_books.pop() {
             Some(i) => {
-                self.leases[i] = Some(lease);
+                self.books[i as usize] = book;
                 i
             }
             None => {
-                self.leases.push(Some(lease));
-                self.leases.len() - 1
+                self.books.push(book);
+                // At most max_size books are open at once, and max_size is a usize the pool really allocates.
+                u32::try_from(self.books.len() - 1).expect("fewer than 2^32 live instances")
             }
-        };
-        // More than 4 billion guards out at once is not a case to serve; such a guard is just not tracked.
-        u32::try_from(index).unwrap_or(Meta::NO_LEASE)
+        }
     }
 
-    fn remove_lease(&mut self, index: usize) {
-        if let Some(entry) = self.leases.get_mut(index)
-            && entry.take().is_some()
-        {
-            self.free_leases.push(index);
-        }
+    /// Closes the book of an instance that is destroyed.
+    pub(crate) fn close_book(&mut self, tag: Tag) {
+        self.books[tag.book as usize].lease = None;
+        self.free_books.push(tag.book);
+    }
+}
+
+/// A value alone in its 128-byte block (two cache lines: x86 fetches lines in pairs), so that the pool's lock and
+/// hot state share no line with data other threads read or write.
+#[repr(align(128))]
+pub(crate) struct Aligned<T>(T);
+
+impl<T> std::ops::Deref for Aligned<T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.0
     }
 }
 
@@ -243,13 +272,17 @@ pub(crate) struct Inner<E: ScriptEngine> {
     pub(crate) clock: std::sync::Arc<dyn Clock>,
     /// The clock's reading when the pool was built: the origin of [`Stamp`]s.
     base: Instant,
-    pub(crate) state: Mutex<State<E::Vm>>,
+    pub(crate) state: Aligned<Mutex<State<E::Vm>>>,
     pub(crate) script_errors: AtomicU64,
     waits: AtomicU64,
     wait_timeouts: AtomicU64,
     wait_nanos: AtomicU64,
     /// The maintenance thread, woken to refill the warm floor or to stop.
     pub(crate) maintenance: std::sync::OnceLock<std::thread::Thread>,
+    /// `max_uses`, or `u64::MAX` when unset: one comparison on release.
+    max_uses: u64,
+    /// Whether release must read the instance's [`Book`] (leak detection or `max_lifetime` is on).
+    books_on_release: bool,
 }
 
 /// A pool of instances of one engine. Cheap to clone; all clones share the pool, which closes when the last clone is
@@ -407,8 +440,11 @@ where
     /// instance of the warm floor cannot be created (the ones already made are dropped).
     pub fn build(self) -> Result<Pool<E>, BuildError<E::Error>> {
         self.config.validate()?;
+        let max_uses = self.config.max_uses.unwrap_or(u64::MAX);
+        let books_on_release =
+            self.config.leak_threshold.is_some() || self.config.max_lifetime.is_some();
         let inner = Arc::new(Inner {
-            state: Mutex::new(State::new(self.config.max_size)),
+            state: Aligned(Mutex::new(State::new(self.config.max_size))),
             engine: self.engine,
             config: self.config,
             base: self.clock.now(),
@@ -418,6 +454,8 @@ where
             wait_timeouts: AtomicU64::new(0),
             wait_nanos: AtomicU64::new(0),
             maintenance: std::sync::OnceLock::new(),
+            max_uses,
+            books_on_release,
         });
         let pool = Pool {
             handle: std::sync::Arc::new(Handle { inner }),
@@ -486,6 +524,7 @@ where
     /// # Errors
     /// As for [`acquire`](Pool::acquire).
     #[track_caller]
+    #[inline]
     pub fn acquire_timeout(
         &self,
         timeout: Duration,
@@ -493,7 +532,16 @@ where
         if let Some(slot) = self.inner().take_idle(Location::caller()) {
             return Ok(PooledVm::new(PoolRef::Borrowed(self.inner()), slot));
         }
-        let lent = self.inner().acquire_blocking(timeout, Location::caller())?;
+        self.acquire_slow(timeout, Location::caller())
+    }
+
+    #[inline(never)]
+    fn acquire_slow(
+        &self,
+        timeout: Duration,
+        location: &'static Location<'static>,
+    ) -> Result<PooledVm<'_, E>, PoolError<E::Error>> {
+        let lent = self.inner().acquire_blocking(timeout, location)?;
         Ok(PooledVm::new(PoolRef::Borrowed(self.inner()), lent))
     }
 
@@ -502,6 +550,7 @@ where
     /// # Errors
     /// [`PoolError::Exhausted`] at once when every instance is in use; otherwise as for [`acquire`](Pool::acquire).
     #[track_caller]
+    #[inline]
     pub fn try_acquire(&self) -> Result<PooledVm<'_, E>, PoolError<E::Error>> {
         self.acquire_timeout(Duration::ZERO)
     }
@@ -617,7 +666,9 @@ where
             if st.idle.is_empty() {
                 break;
             }
-            dropped.push(st.idle.remove(0));
+            let slot = st.idle.remove(0);
+            st.close_book(slot.tag);
+            dropped.push(slot);
         }
         st.destroyed
             .add(DestroyReason::Resized, dropped.len() as u64);
@@ -676,6 +727,11 @@ impl Wake for ThreadWaker {
 impl<E: ScriptEngine> Inner<E> {
     pub(crate) fn metrics(&self) -> Metrics {
         let st = lock(&self.state);
+        debug_assert_eq!(
+            st.books.len() - st.free_books.len(),
+            st.in_use + st.idle.len(),
+            "one open book per live instance"
+        );
         Metrics {
             created: st.created,
             destroyed: st.destroyed,
@@ -696,12 +752,12 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     /// The fast path of every acquire: an idle instance, without any of the waiting machinery.
-    #[inline]
+    #[inline(always)]
     fn take_idle(&self, location: &'static Location<'static>) -> Option<Slot<E::Vm>> {
         let mut st = lock(&self.state);
-        if st.closed {
-            return None;
-        }
+        // A closed pool has no idle instances (close empties the list; release and refill add none once closed),
+        // so the closed check is left to the slow path.
+        debug_assert!(!st.closed || st.idle.is_empty());
         let slot = st.pop_idle()?;
         Some(self.hand_out(st, slot, location))
     }
@@ -778,11 +834,11 @@ impl<E: ScriptEngine> Inner<E> {
     fn hand_out(
         &self,
         mut st: MutexGuard<'_, State<E::Vm>>,
-        mut slot: Slot<E::Vm>,
+        slot: Slot<E::Vm>,
         location: &'static Location<'static>,
     ) -> Slot<E::Vm> {
         if self.config.leak_threshold.is_some() {
-            slot.meta.lease = self.lease(&mut st, location);
+            self.lease(&mut st, slot.tag, location);
         }
         drop(st);
         slot
@@ -790,12 +846,12 @@ impl<E: ScriptEngine> Inner<E> {
 
     /// Records a guard for leak detection.
     #[cold]
-    fn lease(&self, st: &mut State<E::Vm>, location: &'static Location<'static>) -> u32 {
-        st.add_lease(Lease {
+    fn lease(&self, st: &mut State<E::Vm>, tag: Tag, location: &'static Location<'static>) {
+        st.book(tag).lease = Some(Lease {
             acquired_at: self.clock.now(),
             location,
             reported: false,
-        })
+        });
     }
 
     /// Creates an instance for a caller that reserved a creation slot.
@@ -817,11 +873,12 @@ impl<E: ScriptEngine> Inner<E> {
         st.created += 1;
         st.in_use += 1;
         st.total_uses += 1;
-        let meta = this.new_meta(&mut st, 1);
-        Ok(this.hand_out(st, Slot { vm, meta }, location))
+        let slot = this.admit(&mut st, vm, 1);
+        Ok(this.hand_out(st, slot, location))
     }
 
-    pub(crate) fn new_meta(&self, st: &mut State<E::Vm>, uses: u32) -> Meta {
+    /// Gives a new instance its book and tag (`uses`: 1 when it goes straight to a caller, 0 when it goes idle).
+    pub(crate) fn admit(&self, st: &mut State<E::Vm>, vm: E::Vm, uses: u64) -> Slot<E::Vm> {
         let expires_at = match self.config.max_lifetime {
             // Up to 10% earlier, so that instances created together do not all expire together.
             Some(lifetime) => {
@@ -829,12 +886,10 @@ impl<E: ScriptEngine> Inner<E> {
             }
             None => Stamp::NONE,
         };
-        Meta {
-            id: st.next_id(),
-            uses,
-            lease: Meta::NO_LEASE,
-            idle_since: Stamp::NONE,
-            expires_at,
+        let book = st.open_book(expires_at);
+        Slot {
+            vm,
+            tag: Tag { uses, book },
         }
     }
 
@@ -869,17 +924,19 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     /// Takes back an instance from a guard; `reason` says why it must be destroyed, if it must.
-    #[inline]
-    pub(crate) fn release(&self, vm: E::Vm, meta: Meta, reason: Option<DestroyReason>) {
-        let reason = reason.or_else(|| self.retire_reason(&meta));
+    #[inline(always)]
+    pub(crate) fn release(&self, vm: E::Vm, tag: Tag, mut reason: Option<DestroyReason>) {
+        if tag.uses >= self.max_uses {
+            reason.get_or_insert(DestroyReason::MaxUses);
+        }
         let mut st = lock(&self.state);
         st.in_use -= 1;
-        if meta.lease != Meta::NO_LEASE {
-            st.remove_lease(meta.lease as usize);
+        if self.books_on_release {
+            self.settle_book(&mut st, tag, &mut reason);
         }
         // The common case: back to the idle list, nobody waiting.
         if reason.is_none() && !st.closed && st.total() < st.max_size {
-            st.idle.push(Slot { vm, meta });
+            st.idle.push(Slot { vm, tag });
             if st.waiters.is_empty() {
                 return;
             }
@@ -890,7 +947,23 @@ impl<E: ScriptEngine> Inner<E> {
             }
             return;
         }
-        self.destroy_returned(st, vm, reason);
+        self.destroy_returned(st, vm, tag, reason);
+    }
+
+    /// Release's part for leak detection and `max_lifetime`: ends the lease and retires an expired instance.
+    #[cold]
+    fn settle_book(&self, st: &mut State<E::Vm>, tag: Tag, reason: &mut Option<DestroyReason>) {
+        let now = self
+            .config
+            .max_lifetime
+            .map(|_| self.stamp(self.clock.now()));
+        let book = st.book(tag);
+        book.lease = None;
+        if let Some(now) = now
+            && book.expires_at.reached_by(now)
+        {
+            reason.get_or_insert(DestroyReason::Lifetime);
+        }
     }
 
     /// The rest of [`release`](Inner::release): the instance is destroyed (the lock is released here).
@@ -899,6 +972,7 @@ impl<E: ScriptEngine> Inner<E> {
         &self,
         mut st: MutexGuard<'_, State<E::Vm>>,
         vm: E::Vm,
+        tag: Tag,
         reason: Option<DestroyReason>,
     ) {
         let reason = reason.unwrap_or(if st.closed {
@@ -907,6 +981,7 @@ impl<E: ScriptEngine> Inner<E> {
             DestroyReason::Resized
         });
         st.destroyed.add(reason, 1);
+        st.close_book(tag);
         let waker = st.wake_one();
         let refill = !st.closed && st.total() < self.floor(&st);
         drop(st);
@@ -916,23 +991,6 @@ impl<E: ScriptEngine> Inner<E> {
         drop(vm);
         if refill {
             self.wake_maintenance();
-        }
-    }
-
-    #[inline]
-    fn retire_reason(&self, meta: &Meta) -> Option<DestroyReason> {
-        if self
-            .config
-            .max_uses
-            .is_some_and(|max| u64::from(meta.uses) >= max)
-        {
-            Some(DestroyReason::MaxUses)
-        } else if !meta.expires_at.is_none()
-            && meta.expires_at.reached_by(self.stamp(self.clock.now()))
-        {
-            Some(DestroyReason::Lifetime)
-        } else {
-            None
         }
     }
 
@@ -949,6 +1007,9 @@ impl<E: ScriptEngine> Inner<E> {
         st.closed = true;
         let idle = std::mem::take(&mut st.idle);
         st.destroyed.add(DestroyReason::Closed, idle.len() as u64);
+        for slot in &idle {
+            st.close_book(slot.tag);
+        }
         let waiters = std::mem::take(&mut st.waiters);
         drop(st);
         for (_, waker) in waiters {

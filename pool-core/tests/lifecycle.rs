@@ -218,6 +218,33 @@ fn recently_used_instances_survive_eviction() {
 }
 
 #[test]
+fn an_instance_used_between_passes_counts_as_idle_from_the_next_pass() {
+    let clock = Arc::new(ManualClock::new());
+    let (b, _faults) = builder(2, 0);
+    let pool = b
+        .idle_timeout(Duration::from_secs(60))
+        .shared_clock(clock.clone())
+        .build()
+        .unwrap();
+    drop(pool.acquire().unwrap());
+    assert_eq!(
+        pool.run_maintenance().evicted_idle,
+        0,
+        "first seen idle now"
+    );
+    clock.advance(Duration::from_secs(61));
+    // Used and returned between two passes: the next pass sees it idle again, but not for 61 s.
+    drop(pool.acquire().unwrap());
+    assert_eq!(pool.run_maintenance().evicted_idle, 0);
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(pool.run_maintenance().evicted_idle, 0);
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(pool.run_maintenance().evicted_idle, 1);
+    let m = pool.metrics();
+    assert_eq!((m.available, m.destroyed.get(DestroyReason::Idle)), (0, 1));
+}
+
+#[test]
 fn clock_jumping_backward_or_freezing_evicts_nothing() {
     let clock = Arc::new(ManualClock::new());
     let (b, _faults) = builder(4, 0);
