@@ -98,7 +98,9 @@ pub(crate) struct Lease {
 pub(crate) struct State<V> {
     /// Idle instances; the back is the most recently returned (handed out first), the front the longest idle.
     pub(crate) idle: Vec<Slot<V>>,
-    pub(crate) in_use: usize,
+    /// Instances alive: in use or idle (one per open book). Acquire and release leave it alone; the number in
+    /// use is `live - idle.len()`.
+    pub(crate) live: usize,
     pub(crate) total_uses: u64,
     pub(crate) creating: usize,
     pub(crate) max_size: usize,
@@ -129,7 +131,7 @@ impl<V> State<V> {
     fn new(max_size: usize) -> Self {
         Self {
             idle: Vec::new(),
-            in_use: 0,
+            live: 0,
             creating: 0,
             max_size,
             closed: false,
@@ -146,9 +148,14 @@ impl<V> State<V> {
         }
     }
 
+    /// Instances in use.
+    pub(crate) fn in_use(&self) -> usize {
+        self.live - self.idle.len()
+    }
+
     /// Instances alive or on their way: in use, idle and being created.
     pub(crate) fn total(&self) -> usize {
-        self.in_use + self.idle.len() + self.creating
+        self.live + self.creating
     }
 
     fn can_serve(&self) -> bool {
@@ -159,7 +166,6 @@ impl<V> State<V> {
     #[inline]
     fn pop_idle(&mut self) -> Option<Slot<V>> {
         let mut slot = self.idle.pop()?;
-        self.in_use += 1;
         self.total_uses += 1;
         slot.tag.uses += 1;
         Some(slot)
@@ -221,8 +227,9 @@ impl<V> State<V> {
         &mut self.books[tag.book as usize]
     }
 
-    /// Opens a book for a new instance.
+    /// Opens a book for a new instance, which counts as live from now on.
     fn open_book(&mut self, expires_at: Stamp) -> u32 {
+        self.live += 1;
         self.next_id += 1;
         let book = Book {
             id: self.next_id,
@@ -244,8 +251,9 @@ impl<V> State<V> {
         }
     }
 
-    /// Closes the book of an instance that is destroyed.
+    /// Closes the book of an instance that is destroyed, which no longer counts as live.
     pub(crate) fn close_book(&mut self, tag: Tag) {
+        self.live -= 1;
         self.books[tag.book as usize].lease = None;
         self.free_books.push(tag.book);
     }
@@ -729,13 +737,13 @@ impl<E: ScriptEngine> Inner<E> {
         let st = lock(&self.state);
         debug_assert_eq!(
             st.books.len() - st.free_books.len(),
-            st.in_use + st.idle.len(),
+            st.live,
             "one open book per live instance"
         );
         Metrics {
             created: st.created,
             destroyed: st.destroyed,
-            in_use: st.in_use,
+            in_use: st.in_use(),
             available: st.idle.len(),
             creating: st.creating,
             max_size: st.max_size,
@@ -871,7 +879,6 @@ impl<E: ScriptEngine> Inner<E> {
             return Err(PoolError::Closed);
         }
         st.created += 1;
-        st.in_use += 1;
         st.total_uses += 1;
         let slot = this.admit(&mut st, vm, 1);
         Ok(this.hand_out(st, slot, location))
@@ -930,12 +937,12 @@ impl<E: ScriptEngine> Inner<E> {
             reason.get_or_insert(DestroyReason::MaxUses);
         }
         let mut st = lock(&self.state);
-        st.in_use -= 1;
         if self.books_on_release {
             self.settle_book(&mut st, tag, &mut reason);
         }
-        // The common case: back to the idle list, nobody waiting.
-        if reason.is_none() && !st.closed && st.total() < st.max_size {
+        // The common case: back to the idle list, nobody waiting. (`total()` still counts this instance, so
+        // `<=` means the pool has not been shrunk below what it holds.)
+        if reason.is_none() && !st.closed && st.total() <= st.max_size {
             st.idle.push(Slot { vm, tag });
             if st.waiters.is_empty() {
                 return;
