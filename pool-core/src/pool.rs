@@ -597,7 +597,9 @@ where
     /// Hands out an instance without blocking the async executor while waiting (up to `acquire_timeout`). Works with
     /// any executor. Dropping the future before it completes leaves the pool as if it had never been called.
     ///
-    /// Creating a new instance, when one is needed, runs on the polling thread.
+    /// When a new instance is needed, it is created on a thread of its own (named `vmpool-create`), so a slow
+    /// `create` never blocks the executor; if the future is dropped meanwhile, the new instance goes to the idle
+    /// list.
     ///
     /// ```
     /// # use pool_core::{Pool, testing::FakeEngine};
@@ -618,6 +620,7 @@ where
             timeout: self.inner().config.acquire_timeout,
             started: None,
             delay: None,
+            creation: None,
         }
     }
 
@@ -1042,6 +1045,78 @@ pub struct AcquireFuture<E: ScriptEngine> {
     timeout: Duration,
     started: Option<Instant>,
     delay: Option<futures_timer::Delay>,
+    /// The creation running on its own thread for this future, once one was needed.
+    creation: Option<SharedHandoff<E>>,
+}
+
+/// An instance lent to a caller, or why none could be.
+type Lent<E> = Result<Slot<<E as ScriptEngine>::Vm>, PoolError<<E as ScriptEngine>::Error>>;
+
+/// Where a creation thread leaves its result for an [`AcquireFuture`], or learns that the future is gone.
+struct Handoff<E: ScriptEngine> {
+    result: Option<Lent<E>>,
+    waker: Option<Waker>,
+    abandoned: bool,
+}
+
+type SharedHandoff<E> = std::sync::Arc<Mutex<Handoff<E>>>;
+
+/// Creates an instance for an async caller on a thread of its own, so that a slow `create` (a prelude, a
+/// lockdown, a carrier thread) never blocks the caller's executor. The caller has reserved a creation slot. When
+/// the future is dropped before the instance arrives, the instance is returned to the pool as if it had been used
+/// and released. `None` when no thread could be started (or under loom): the caller then creates it itself.
+#[cfg(not(loom))]
+fn spawn_creation<E: ScriptEngine>(
+    inner: &Arc<Inner<E>>,
+    location: &'static Location<'static>,
+    waker: &Waker,
+) -> Option<SharedHandoff<E>>
+where
+    E::Vm: Send,
+{
+    let handoff = std::sync::Arc::new(Mutex::new(Handoff {
+        result: None,
+        waker: Some(waker.clone()),
+        abandoned: false,
+    }));
+    let (inner, theirs) = (inner.clone(), handoff.clone());
+    let spawned = std::thread::Builder::new()
+        .name("vmpool-create".into())
+        .spawn(move || {
+            let result = inner.create_for_use(location);
+            let mut h = lock(&theirs);
+            if h.abandoned {
+                drop(h);
+                if let Ok(slot) = result {
+                    drop(PooledVm::new(PoolRef::Owned(inner), slot));
+                }
+                return;
+            }
+            h.result = Some(result);
+            let waker = h.waker.take();
+            drop(h);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        });
+    match spawned {
+        Ok(_) => Some(handoff),
+        Err(error) => {
+            log::warn!(
+                "vmpool: could not start a creation thread, creating on the caller's: {error}"
+            );
+            None
+        }
+    }
+}
+
+#[cfg(loom)]
+fn spawn_creation<E: ScriptEngine>(
+    _inner: &Arc<Inner<E>>,
+    _location: &'static Location<'static>,
+    _waker: &Waker,
+) -> Option<SharedHandoff<E>> {
+    None
 }
 
 impl<E: ScriptEngine> std::fmt::Debug for AcquireFuture<E> {
@@ -1054,11 +1129,32 @@ impl<E: ScriptEngine> std::fmt::Debug for AcquireFuture<E> {
 
 impl<E: ScriptEngine> Unpin for AcquireFuture<E> {}
 
-impl<E: ScriptEngine> Future for AcquireFuture<E> {
+impl<E: ScriptEngine> Future for AcquireFuture<E>
+where
+    E::Vm: Send,
+{
     type Output = Result<PooledVm<'static, E>, PoolError<E::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        if let Some(creation) = &this.creation {
+            let mut h = lock(creation);
+            return match h.result.take() {
+                Some(result) => {
+                    drop(h);
+                    this.creation = None;
+                    Poll::Ready(
+                        result.map(|slot| PooledVm::new(PoolRef::Owned(this.inner.clone()), slot)),
+                    )
+                }
+                None => {
+                    if !h.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        h.waker = Some(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
+            };
+        }
         let inner = this.inner.clone();
         let mut st = lock(&inner.state);
         let take = st.take();
@@ -1079,6 +1175,10 @@ impl<E: ScriptEngine> Future for AcquireFuture<E> {
             }
             Take::Create => {
                 drop(st);
+                if let Some(creation) = spawn_creation(&inner, this.location, cx.waker()) {
+                    this.creation = Some(creation);
+                    return Poll::Pending;
+                }
                 return Poll::Ready(
                     inner
                         .create_for_use(this.location)
@@ -1122,6 +1222,16 @@ impl<E: ScriptEngine> Future for AcquireFuture<E> {
 
 impl<E: ScriptEngine> Drop for AcquireFuture<E> {
     fn drop(&mut self) {
+        if let Some(creation) = self.creation.take() {
+            // The instance is returned to the pool: now if it has arrived, by the creation thread otherwise.
+            let mut h = lock(&creation);
+            h.abandoned = true;
+            let arrived = h.result.take();
+            drop(h);
+            if let Some(Ok(slot)) = arrived {
+                drop(PooledVm::new(PoolRef::Owned(self.inner.clone()), slot));
+            }
+        }
         if let Some(id) = self.waiter.take() {
             let mut st = lock(&self.inner.state);
             // Woken but never polled again: pass the wake-up on so that no capacity is left unused.

@@ -42,6 +42,7 @@ pub struct Faults {
     dropped: AtomicU64,
     double_drops: AtomicU64,
     live: Mutex<HashSet<u64>>,
+    creator_threads: Mutex<Vec<Option<String>>>,
 }
 
 impl Faults {
@@ -61,6 +62,14 @@ impl Faults {
     pub fn double_drops(&self) -> u64 {
         self.double_drops.load(Ordering::SeqCst)
     }
+    /// The name of the thread each creation attempt ran on, in order (`None`: an unnamed thread).
+    pub fn creator_threads(&self) -> Vec<Option<String>> {
+        self.creator_threads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Instances alive now.
     pub fn live(&self) -> usize {
         self.live
@@ -163,6 +172,10 @@ impl ScriptEngine for FakeEngine {
     fn create(&self) -> Result<FakeVm, ScriptError> {
         let f = &self.faults;
         let n = f.creations.fetch_add(1, Ordering::SeqCst) + 1;
+        f.creator_threads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(std::thread::current().name().map(str::to_owned));
         let delay = f.create_delay_ms.load(Ordering::Relaxed);
         if delay > 0 {
             std::thread::sleep(Duration::from_millis(delay));

@@ -1,4 +1,5 @@
-//! `acquire_async`: waits without blocking the executor, times out, and leaks nothing when cancelled.
+//! `acquire_async`: waits without blocking the executor, creates off the executor's threads, times out, and leaks
+//! nothing when cancelled.
 
 mod common;
 
@@ -104,6 +105,8 @@ fn cancelled_at_random_points_leaks_nothing() {
     }
     drop(pending);
     drop(held);
+    // Creations started for cancelled futures finish on their own threads and leave their instances idle.
+    wait_for_creations(&pool);
     let m = pool.metrics();
     assert_eq!((m.in_use, m.waiting), (0, 0));
     // Nothing lost: both instances can be taken at once.
@@ -112,6 +115,74 @@ fn cancelled_at_random_points_leaks_nothing() {
     drop((a, b));
     drop(pool);
     check_all_dropped(&faults);
+}
+
+/// Waits (up to 30 s) until no creation is in flight and no instance is in use: an instance made for a dropped
+/// future is briefly in use on its creation thread before that thread returns it.
+fn wait_for_creations(pool: &pool_core::Pool<pool_core::testing::FakeEngine>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while pool.metrics().creating > 0 || pool.metrics().in_use > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a creation never finished"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn creates_on_a_thread_of_its_own_not_the_polling_one() {
+    let (b, faults) = builder(1, 0);
+    let pool = b.build().unwrap();
+    let vm = block_on(pool.acquire_async()).unwrap();
+    assert_eq!(faults.creator_threads(), [Some("vmpool-create".to_owned())]);
+    drop(vm);
+    let m = pool.metrics();
+    assert_eq!((m.created, m.available, m.total_uses), (1, 1, 1));
+    check_invariants(&m);
+}
+
+#[test]
+fn a_future_dropped_while_its_instance_is_created_leaves_the_instance_idle() {
+    let (b, faults) = builder(1, 0);
+    let pool = b.build().unwrap();
+    faults
+        .create_delay_ms
+        .store(100, std::sync::atomic::Ordering::Relaxed);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = Box::pin(pool.acquire_async());
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(pool.metrics().creating, 1);
+    drop(fut);
+    wait_for_creations(&pool);
+    let m = pool.metrics();
+    assert_eq!((m.created, m.in_use, m.available), (1, 0, 1));
+    check_invariants(&m);
+    faults
+        .create_delay_ms
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    drop(pool.try_acquire().unwrap());
+    assert_eq!(
+        faults.creations(),
+        1,
+        "the instance made for the dropped future was reused"
+    );
+    drop(pool);
+    check_all_dropped(&faults);
+}
+
+#[test]
+fn a_failed_creation_reaches_the_future_as_an_error() {
+    let (b, faults) = builder(1, 0);
+    let pool = b.build().unwrap();
+    faults
+        .fail_create_always
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let err = block_on(pool.acquire_async()).unwrap_err();
+    assert!(matches!(err, PoolError::Create(_)), "{err:?}");
+    let m = pool.metrics();
+    assert_eq!((m.created, m.creating, m.create_errors), (0, 0, 1));
 }
 
 /// A small deterministic generator (xorshift), so the sequence is the same on every run.

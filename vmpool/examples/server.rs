@@ -27,10 +27,9 @@
 //! # Requests never block the runtime
 //! A request waits for an instance with `acquire_async().await` (no thread is blocked while it waits) and then
 //! moves the owned guard into [`tokio::task::spawn_blocking`] for the call, which is synchronous CPU work of up to
-//! `limits.timeout`. The guard is dropped on that blocking thread, so the reset between uses runs there too. One
-//! exception: when a request finds no idle instance but the pool may still grow, `acquire_async` creates the new
-//! instance on the polling (worker) thread. Set `preload_size = max_size` to create every instance at start (the
-//! maintenance thread refills the floor after discards) and keep instance creation off the workers.
+//! `limits.timeout`. The guard is dropped on that blocking thread, so the reset between uses runs there too. When a
+//! request finds no idle instance but the pool may still grow, `acquire_async` creates the new instance on a thread
+//! of its own, so instance creation never runs on the async workers either.
 //!
 //! # Status codes
 //! | outcome | status | body |
