@@ -26,6 +26,8 @@
 //! process. Every engine operation therefore runs on a stack of at least [`ENGINE_STACK_BYTES`]: if the calling
 //! thread has less left, the operation runs on a fresh stack segment of that size (via `stacker`, costing an
 //! `mmap` per operation). Giving the carrier threads a stack of `ENGINE_STACK_BYTES` plus a little avoids that.
+//! `create` always runs on a fresh segment, unmapped when it returns, so that the stack pages its parsing touches
+//! do not stay resident on a carrier thread (see "Memory").
 //!
 //! # Limits
 //! | limit | how | error kind |
@@ -96,9 +98,29 @@
 //! With `verify_reset` (strict and scrub) the reset compares the fingerprint taken at creation and fails with
 //! `internal` on a mismatch, so the pool discards the instance.
 //!
+//! # Memory
+//! Boa cannot report its heap, so these are resident-set growth per instance, strict isolation with
+//! `verify_reset`, the JSON handler, after one call and its reset, 20 instances in a fresh process (release; the
+//! `boa_memory` example prints the breakdown: `cargo run --release -p engine-boa --example boa_memory`):
+//! - on the creating thread (pool-bench's memory column): 780-820 KiB (`Isolation::None`: 440-470 KiB).
+//!   A bare `Context` is about 300 KiB of it; the hardened built-ins about 125 KiB; the lockdown about
+//!   180 KiB (its frozen accessors keep the lockdown's whole scope and code alive); the scrub and fingerprint
+//!   closures about 45 KiB each; the prelude and the call trampoline about 20 KiB.
+//! - through a carrier (a thread per instance): about 1.0-1.1 MiB, of which the thread's own allocator arena
+//!   holds the instance plus what set-up freed but the arena keeps.
+//!
+//! What set-up does to keep that down: the set-up scripts are given to Boa without comment lines and
+//! indentation (Boa keeps each script's source text while its functions live); when the instance is alone on its
+//! thread (a carrier thread, a fresh instance per request) they run in Boa's budgeted loop with a garbage
+//! collection between slices, because the lockdown allocates megabytes of short-lived property descriptors and a
+//! carrier thread's arena would keep that peak for the instance's life; every creation ends with a collection;
+//! creation runs on a stack segment that is unmapped afterwards. [`BoaEngine::new`] creates a trial instance,
+//! so process-wide first-use costs (code pages, Boa's statics) are paid there rather than by the first instance.
+//!
 //! The prelude is parsed and compiled once per instance: a parsed Boa `Script` is bound to the realm of the context
-//! that parsed it and holds thread-local GC pointers, so it cannot be shared between instances or threads. `new`
-//! parses it once, standalone, to report syntax errors early.
+//! that parsed it and holds thread-local GC pointers, so it cannot be shared between instances or threads (the
+//! same holds for the set-up scripts). `new` parses it once, standalone, to report syntax errors with their line,
+//! then creates a trial instance to report a prelude that throws.
 
 mod convert;
 mod jobs;
@@ -164,6 +186,37 @@ pub struct BoaVm {
     /// The private state of the hardened built-ins: its `memory` field is set when one of them refused an
     /// allocation over `limits.memory_mb` (scripts cannot reach it).
     harden_state: Option<JsObject>,
+    /// Whether set-up scripts collect garbage between slices (see `install_with`).
+    collect_during_setup: bool,
+    /// Counts this instance among the live instances of its thread.
+    _live: LiveOnThread,
+}
+
+thread_local! {
+    /// Live [`BoaVm`]s on this thread (they share the thread's garbage collector).
+    static LIVE_ON_THREAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Membership in [`LIVE_ON_THREAD`], from creation to drop.
+struct LiveOnThread;
+
+impl LiveOnThread {
+    fn new() -> Self {
+        LIVE_ON_THREAD.with(|n| n.set(n.get() + 1));
+        LiveOnThread
+    }
+}
+
+impl Drop for LiveOnThread {
+    fn drop(&mut self) {
+        LIVE_ON_THREAD.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
+/// Number of Boa instances alive on the calling thread. Set-up collects garbage as it goes only when this is 0
+/// (see the crate docs, "Memory").
+pub fn instances_on_this_thread() -> usize {
+    LIVE_ON_THREAD.with(std::cell::Cell::get)
 }
 
 impl std::fmt::Debug for BoaVm {
@@ -243,6 +296,33 @@ fn check_source(source: &str, max_source_bytes: usize) -> Result<(), ScriptError
     })
 }
 
+/// Cost units of Boa's budgeted loop between two garbage collections while a set-up script runs at creation.
+const SETUP_SLICE: u32 = 20_000;
+
+/// `source` without its comment lines, blank lines and indentation. Boa keeps the source text of every script
+/// whose functions are alive (for `Function.prototype.toString`), so the set-up scripts' comments would cost
+/// memory in every instance. Left unchanged when a line break could be inside a literal or a block comment (a
+/// template literal spanning lines, a string continued with `\`, a `/*` comment).
+fn compact(source: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_to_compact = source.contains("/*")
+        || source
+            .lines()
+            .any(|l| l.ends_with('\\') || l.matches('`').count() % 2 == 1);
+    if unsafe_to_compact {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len());
+    for line in source.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Runs `f` with at least [`ENGINE_STACK_BYTES`] of native stack.
 fn on_big_stack<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(ENGINE_STACK_BYTES, ENGINE_STACK_BYTES, f)
@@ -266,6 +346,8 @@ impl BoaEngine {
     /// # Errors
     /// A `syntax` error naming the line when the prelude does not parse, or a `stack` error when it nests too
     /// deeply; an `internal` error for a zero `limits.timeout` or `limits.stack_kb` (which would disable a limit).
+    /// `new` creates (and drops) one instance, so a prelude that throws fails here with `exception` (or with
+    /// `timeout`/`stack` when it runs past a limit).
     pub fn new(config: EngineConfig) -> Result<Self, ScriptError> {
         if config.limits.timeout.is_zero() {
             return Err(ScriptError::new(
@@ -301,10 +383,16 @@ impl BoaEngine {
             ));
         }
         let runtime_limits = runtime_limits(&config);
-        Ok(Self {
+        let engine = Self {
             config,
             runtime_limits,
-        })
+        };
+        // A trial instance, as the QuickJS adapter does: a prelude that throws (or runs past a limit) is reported
+        // here rather than by the pool.
+        drop(engine.create()?);
+        // Its objects are garbage on this thread's collector, which may never run again here.
+        boa_engine::gc::force_collect();
+        Ok(engine)
     }
 
     /// The configuration.
@@ -345,6 +433,10 @@ impl BoaEngine {
     }
 
     fn create_inner(&self) -> Result<BoaVm, ScriptError> {
+        // Collecting during set-up costs a full collection of this thread's heap each time: cheap when the
+        // instance is alone on its thread (a carrier thread, a fresh instance per request), quadratic when many
+        // instances share the thread.
+        let collect_during_setup = instances_on_this_thread() == 0;
         let jobs = Rc::new(jobs::Jobs::default());
         let mut context = Context::builder()
             .job_executor(jobs.clone())
@@ -406,6 +498,8 @@ impl BoaEngine {
             check: None,
             broken: None,
             harden_state: None,
+            _live: LiveOnThread::new(),
+            collect_during_setup,
         };
         let deadline = self.deadline();
         // Before anything else runs: built-ins that recurse natively on data or allocate in one native call get
@@ -439,6 +533,9 @@ impl BoaEngine {
                     Some(self.install_fn(&mut vm, pool_core::js::FINGERPRINT, "fingerprint")?);
             }
         }
+        // What the set-up left behind (parsed scripts, the lockdown's working set) goes now, not when some later
+        // allocation crosses the collector's threshold.
+        boa_engine::gc::force_collect();
         Ok(vm)
     }
 
@@ -477,15 +574,39 @@ impl BoaEngine {
                 format!("isolation script `{what}` failed: {e}"),
             )
         };
+        let source = compact(source);
         let f = vm
             .context
-            .eval(Source::from_bytes(source))
+            .eval(Source::from_bytes(source.as_bytes()))
             .map_err(|e| fail(e.to_string()))?;
-        let f = f
-            .as_callable()
-            .ok_or_else(|| fail("it is not a function".to_owned()))?;
-        f.call(&JsValue::undefined(), args, &mut vm.context)
-            .map_err(|e| fail(e.to_string()))
+        if f.as_callable().is_none() {
+            return Err(fail("it is not a function".to_owned()));
+        }
+        // Called through the trampoline in Boa's budgeted loop, collecting garbage between slices: the lockdown
+        // walks every built-in and allocates a descriptor object per property, megabytes of garbage that would
+        // otherwise pile up to the collector's threshold. On a carrier thread (its own allocator arena and its own
+        // collector) that peak stays resident for the instance's life even after it is collected.
+        let mut values = Vec::with_capacity(args.len() + 1);
+        values.push(f);
+        values.extend_from_slice(args);
+        let script = Self::load_trampoline(vm, values)?;
+        let collect = vm.collect_during_setup;
+        let result = {
+            let future = script.evaluate_async_with_budget(&mut vm.context, SETUP_SLICE);
+            let mut future = std::pin::pin!(future);
+            let mut cx = std::task::Context::from_waker(Waker::noop());
+            loop {
+                match future.as_mut().poll(&mut cx) {
+                    Poll::Ready(result) => break result,
+                    Poll::Pending if collect => boa_engine::gc::force_collect(),
+                    Poll::Pending => {}
+                }
+            }
+        };
+        vm.slots
+            .set(js_string!("length"), 0, true, &mut vm.context)
+            .ok();
+        result.map_err(|e| fail(e.to_string()))
     }
 
     fn install_fn(
@@ -685,6 +806,38 @@ impl BoaEngine {
         }
     }
 
+    /// The cached trampoline script for `values.len() - 1` arguments (parsed on first use), with the native slot
+    /// function's `vm.slots` filled with `values`: the function to call, then its arguments.
+    fn load_trampoline(vm: &mut BoaVm, values: Vec<JsValue>) -> Result<Script, ScriptError> {
+        let arity = values.len().saturating_sub(1);
+        if vm.trampolines.len() <= arity {
+            vm.trampolines.resize(arity + 1, None);
+        }
+        let script = match &vm.trampolines[arity] {
+            Some(s) => s.clone(),
+            None => {
+                let args: Vec<String> = (1..=arity).map(|i| format!("{CALL_SLOT}({i})")).collect();
+                let text = format!("{CALL_SLOT}(0)({})", args.join(","));
+                // On a stack segment of its own: the parser's recursion would leave stack pages resident on a
+                // carrier thread (see `create`).
+                let s = stacker::grow(ENGINE_STACK_BYTES, || {
+                    Script::parse(Source::from_bytes(&text), None, &mut vm.context)
+                })
+                .map_err(|e| ScriptError::new(ErrorKind::Internal, format!("trampoline: {e}")))?;
+                vm.trampolines[arity] = Some(s.clone());
+                s
+            }
+        };
+        for (i, v) in values.into_iter().enumerate() {
+            let i = u32::try_from(i)
+                .map_err(|_| ScriptError::new(ErrorKind::Conversion, "too many arguments"))?;
+            vm.slots
+                .set(i, v, true, &mut vm.context)
+                .map_err(|e| ScriptError::new(ErrorKind::Internal, format!("call slot: {e}")))?;
+        }
+        Ok(script)
+    }
+
     fn call_inner(
         &self,
         vm: &mut BoaVm,
@@ -708,30 +861,7 @@ impl BoaEngine {
             values
                 .push(convert::to_js(arg, &mut vm.context, 0).map_err(|f| self.conversion(vm, f))?);
         }
-        let arity = args.len();
-        if vm.trampolines.len() <= arity {
-            vm.trampolines.resize(arity + 1, None);
-        }
-        let script = match &vm.trampolines[arity] {
-            Some(s) => s.clone(),
-            None => {
-                let args: Vec<String> = (1..=arity).map(|i| format!("{CALL_SLOT}({i})")).collect();
-                let text = format!("{CALL_SLOT}(0)({})", args.join(","));
-                let s = Script::parse(Source::from_bytes(&text), None, &mut vm.context).map_err(
-                    |e| ScriptError::new(ErrorKind::Internal, format!("trampoline: {e}")),
-                )?;
-                vm.trampolines[arity] = Some(s.clone());
-                s
-            }
-        };
-        // The native slot function holds `vm.slots`: fill it with this call's function and arguments.
-        for (i, v) in values.into_iter().enumerate() {
-            let i = u32::try_from(i)
-                .map_err(|_| ScriptError::new(ErrorKind::Conversion, "too many arguments"))?;
-            vm.slots
-                .set(i, v, true, &mut vm.context)
-                .map_err(|e| ScriptError::new(ErrorKind::Internal, format!("call slot: {e}")))?;
-        }
+        let script = Self::load_trampoline(vm, values)?;
         let outcome = run_budgeted(&script, &mut vm.context, deadline);
         vm.slots
             .set(js_string!("length"), 0, true, &mut vm.context)
@@ -856,7 +986,10 @@ impl ScriptEngine for BoaEngine {
     type Error = ScriptError;
 
     fn create(&self) -> Result<BoaVm, ScriptError> {
-        on_big_stack(|| self.create_inner())
+        // Always on a fresh stack segment, unmapped when creation returns: parsing and compiling the set-up
+        // scripts recurse deeply, and on a carrier thread the stack pages they touch would otherwise stay
+        // resident for the instance's whole life (about 180 KiB).
+        stacker::grow(ENGINE_STACK_BYTES, || self.create_inner())
     }
 
     fn eval(&self, vm: &mut BoaVm, source: &str) -> Result<Value, ScriptError> {
@@ -883,5 +1016,50 @@ impl ScriptEngine for BoaEngine {
 
     fn is_broken(&self, vm: &mut BoaVm) -> bool {
         vm.broken.is_some() || vm.context.interner_mut().len() > MAX_INTERNED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+
+    #[test]
+    fn compact_drops_comment_lines_and_indentation_only() {
+        let source =
+            "// head\n(function () {\n  // inner\n\n  const a = '//x'; // kept\n  return a;\n})\n";
+        assert_eq!(
+            compact(source),
+            "(function () {\nconst a = '//x'; // kept\nreturn a;\n})\n"
+        );
+    }
+
+    #[test]
+    fn compact_leaves_sources_whose_line_breaks_may_be_inside_a_literal() {
+        for source in [
+            "const t = `a\n  // not a comment\n`;",
+            "const s = 'a\\\n  b';",
+            "/* a\n  // b */ 1",
+        ] {
+            assert_eq!(compact(source), source);
+        }
+    }
+
+    #[test]
+    fn the_setup_scripts_shrink() {
+        for source in [
+            super::HARDEN,
+            pool_core::js::LOCKDOWN,
+            pool_core::js::SCRUB,
+            pool_core::js::FINGERPRINT,
+        ] {
+            let compacted = compact(source);
+            assert!(
+                compacted.len() < source.len() * 3 / 4,
+                "{} -> {}",
+                source.len(),
+                compacted.len()
+            );
+            assert!(!compacted.lines().any(|l| l.starts_with("//")));
+        }
     }
 }

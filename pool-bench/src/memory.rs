@@ -46,7 +46,7 @@ pub struct MemoryReading {
 /// Measures memory per idle instance of `engine` for `job`: creates `instances` bare instances (with the
 /// isolation of `config`), runs one request on each and resets it, then asks the engine
 /// ([`MemoryMethod::Engine`]) or, when the engine cannot tell or `force_rss` is set, measures the growth of this
-/// process's resident set ([`MemoryMethod::Rss`]).
+/// process's resident set ([`MemoryMethod::Rss`]) while they are made, after one warm-up instance.
 ///
 /// # Errors
 /// The engine cannot be built or an instance cannot be created.
@@ -85,15 +85,21 @@ impl BackendVisitor for MemoryVisitor<'_> {
                 engine: kind,
                 source,
             })?;
-        let before = resident_bytes();
-        let mut vms = Vec::with_capacity(self.instances);
-        for _ in 0..self.instances {
+        let idle_instance = || {
             let mut vm = engine.create().map_err(|e| to_setup(&e))?;
             // One use and the reset the pool would do: the state an idle pooled instance is in. A failing request
             // still leaves a representative instance.
             let _ = self.job.request.run(&engine, &mut vm, 0);
             let _ = engine.reset(&mut vm);
-            vms.push(vm);
+            Ok::<_, SetupError>(vm)
+        };
+        // One instance made before the window and kept alive through it: what the first instance of a process
+        // costs once (code pages, the engine's statics, the allocator's first arenas) is not charged to each.
+        let warm_up = idle_instance()?;
+        let before = resident_bytes();
+        let mut vms = Vec::with_capacity(self.instances);
+        for _ in 0..self.instances {
+            vms.push(idle_instance()?);
         }
         let after = resident_bytes();
         let reported: Option<Vec<usize>> =
@@ -112,6 +118,7 @@ impl BackendVisitor for MemoryVisitor<'_> {
             },
         };
         drop(vms);
+        drop(warm_up);
         Ok(reading)
     }
 }
