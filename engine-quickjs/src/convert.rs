@@ -171,6 +171,7 @@ impl<'a, 'js> FromJs<'a, 'js> {
         if to_json {
             let method: rquickjs::Value<'js> = object.get("toJSON")?;
             if let Some(method) = method.as_function() {
+                self.deadline.enter();
                 let replaced: rquickjs::Value<'js> =
                     method.call((This(object.clone()), key.to_string()))?;
                 return self.convert_inner(replaced, key, false);

@@ -1,28 +1,72 @@
-//! The wall-clock deadline behind the runtime's interrupt handler.
+//! The state behind the runtime's interrupt handler: the wall-clock deadline of the current operation, and the
+//! limit (time, stack) that a script ran into during it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The deadline of the current eval, call or reset, shared with the interrupt handler.
+/// A limit that ended (or is ending) the current operation. Once one is recorded, the interrupt handler says
+/// "interrupt" on every call until the operation returns, so a script that caught the limit's error cannot carry
+/// on, and the operation fails with this kind whatever the script did with the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tripped {
+    /// The deadline passed.
+    Timeout,
+    /// The script reached the stack limit (seen by the interrupt handler on the native stack).
+    Stack,
+}
+
+impl Tripped {
+    const fn code(self) -> u8 {
+        match self {
+            Tripped::Timeout => 1,
+            Tripped::Stack => 2,
+        }
+    }
+
+    const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Tripped::Timeout),
+            2 => Some(Tripped::Stack),
+            _ => None,
+        }
+    }
+}
+
+/// The deadline of the current eval, call or reset, shared with the interrupt handler, plus the limits the
+/// operation ran into.
 ///
-/// The handler is called by QuickJS every few thousand instructions. Once the deadline has passed it returns
-/// "interrupt" on every call until the host disarms the deadline, so a script that catches the (already
-/// uncatchable) interruption and loops again is interrupted again at once.
+/// The handler is called by QuickJS every few thousand instructions and function calls. Once the deadline has
+/// passed, or a limit was recorded, it returns "interrupt" on every call until the host disarms the deadline, so
+/// a script that catches the (already uncatchable) interruption and loops again is interrupted again at once.
 #[derive(Debug)]
 pub(crate) struct Deadline {
     origin: Instant,
     /// Nanoseconds after `origin` at which the current operation must stop; 0 when none is running.
     at: AtomicU64,
-    /// Whether the deadline passed during the current operation.
-    fired: AtomicBool,
+    /// The first limit recorded during the current operation ([`Tripped::code`]; 0 for none).
+    tripped: AtomicU8,
+    /// The native stack pointer where the host last entered QuickJS (QuickJS measures its stack limit from
+    /// there); 0 when unknown.
+    stack_base: AtomicUsize,
+    /// The stack limit in bytes (`stack_kb`).
+    stack_limit: usize,
+}
+
+/// The address of a local of the caller's frame: the native stack pointer, give or take a frame.
+#[inline(always)]
+pub(crate) fn stack_pointer() -> usize {
+    let marker = 0u8;
+    std::ptr::from_ref(std::hint::black_box(&marker)).addr()
 }
 
 impl Deadline {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(stack_limit: usize) -> Self {
         Self {
             origin: Instant::now(),
             at: AtomicU64::new(0),
-            fired: AtomicBool::new(false),
+            tripped: AtomicU8::new(0),
+            stack_base: AtomicUsize::new(0),
+            stack_limit,
         }
     }
 
@@ -31,29 +75,71 @@ impl Deadline {
     }
 
     /// Starts an operation that must end within `limit`; the returned guard disarms the deadline when dropped.
+    /// Records the stack pointer as the operation's stack base (see [`Deadline::enter`]).
+    #[inline(always)]
     pub(crate) fn arm(&self, limit: Duration) -> Armed<'_> {
         let limit = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
-        self.fired.store(false, Ordering::Relaxed);
+        self.tripped.store(0, Ordering::Relaxed);
+        self.stack_base.store(stack_pointer(), Ordering::Relaxed);
         self.at
             .store(self.now().saturating_add(limit).max(1), Ordering::Relaxed);
         Armed(self)
     }
 
-    /// Whether the current operation must stop; records that it did. Called by the interrupt handler and by the
-    /// host's own loops (the job queue, value conversion).
+    /// Records the stack pointer before the host calls into QuickJS from deeper in its own stack than where the
+    /// operation was armed (rquickjs moves QuickJS's stack base to the caller of every call it makes).
+    #[inline(always)]
+    pub(crate) fn enter(&self) {
+        self.stack_base.store(stack_pointer(), Ordering::Relaxed);
+    }
+
+    /// Whether the current operation must stop on time; records that it did. Called by the host's own loops (the
+    /// job queue, value conversion).
     pub(crate) fn expired(&self) -> bool {
         let at = self.at.load(Ordering::Relaxed);
         if at != 0 && self.now() >= at {
-            self.fired.store(true, Ordering::Relaxed);
+            self.trip(Tripped::Timeout);
             true
         } else {
             false
         }
     }
 
-    /// Whether the deadline passed during the current (or last) operation.
-    pub(crate) fn fired(&self) -> bool {
-        self.fired.load(Ordering::Relaxed)
+    /// The interrupt handler: whether QuickJS must stop the current operation. True once the deadline passed or a
+    /// limit was recorded, and when the native stack is deeper than the stack limit below the operation's stack
+    /// base (the script keeps recursing at the limit, catching the stack overflow errors).
+    #[inline(never)]
+    pub(crate) fn interrupt(&self) -> bool {
+        if self.at.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        if self.tripped().is_some() || self.expired() {
+            return true;
+        }
+        let base = self.stack_base.load(Ordering::Relaxed);
+        if base != 0 && base.saturating_sub(stack_pointer()) >= self.stack_limit {
+            self.trip(Tripped::Stack);
+            return true;
+        }
+        false
+    }
+
+    /// Records that the current operation ran into `limit` (the first one recorded wins). Ignored when no
+    /// operation is armed.
+    pub(crate) fn trip(&self, limit: Tripped) {
+        if self.at.load(Ordering::Relaxed) != 0 {
+            let _ = self.tripped.compare_exchange(
+                0,
+                limit.code(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// The first limit the current (or last) operation ran into.
+    pub(crate) fn tripped(&self) -> Option<Tripped> {
+        Tripped::from_code(self.tripped.load(Ordering::Relaxed))
     }
 }
 
@@ -73,17 +159,63 @@ mod tests {
 
     #[test]
     fn expires_and_keeps_expiring_until_disarmed() {
-        let d = Deadline::new();
+        let d = Deadline::new(1 << 20);
         assert!(!d.expired());
         {
             let _armed = d.arm(Duration::ZERO);
             assert!(d.expired());
             assert!(d.expired());
-            assert!(d.fired());
+            assert_eq!(d.tripped(), Some(Tripped::Timeout));
         }
         assert!(!d.expired());
+        assert!(!d.interrupt());
         let _armed = d.arm(Duration::from_secs(3600));
         assert!(!d.expired());
-        assert!(!d.fired());
+        assert_eq!(d.tripped(), None);
+    }
+
+    #[test]
+    fn a_recorded_limit_interrupts_until_disarmed_and_the_first_one_wins() {
+        let d = Deadline::new(1 << 20);
+        d.trip(Tripped::Stack);
+        assert_eq!(
+            d.tripped(),
+            None,
+            "nothing is recorded outside an operation"
+        );
+        {
+            let _armed = d.arm(Duration::from_secs(3600));
+            assert!(!d.interrupt());
+            d.trip(Tripped::Stack);
+            d.trip(Tripped::Timeout);
+            assert!(d.interrupt());
+            assert!(d.interrupt());
+            assert_eq!(d.tripped(), Some(Tripped::Stack));
+        }
+        assert!(!d.interrupt());
+        assert_eq!(d.tripped(), Some(Tripped::Stack), "kept for the report");
+        let _armed = d.arm(Duration::from_secs(3600));
+        assert_eq!(d.tripped(), None);
+    }
+
+    #[inline(never)]
+    fn interrupt_at_depth(d: &Deadline, frames: usize) -> bool {
+        let pad = std::hint::black_box([0u8; 1024]);
+        if frames == 0 {
+            d.interrupt()
+        } else {
+            interrupt_at_depth(d, frames - 1) || pad[0] == 1
+        }
+    }
+
+    #[test]
+    fn the_stack_limit_is_measured_from_the_base() {
+        let d = Deadline::new(64 * 1024);
+        let _armed = d.arm(Duration::from_secs(3600));
+        assert!(!interrupt_at_depth(&d, 8), "8 KiB deep is within 64 KiB");
+        assert_eq!(d.tripped(), None);
+        assert!(interrupt_at_depth(&d, 100), "100 KiB deep is past 64 KiB");
+        assert_eq!(d.tripped(), Some(Tripped::Stack));
+        assert!(d.interrupt(), "keeps interrupting once recorded");
     }
 }

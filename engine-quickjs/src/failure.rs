@@ -4,7 +4,7 @@ use pool_core::{ErrorKind, Limits, ScriptError};
 use rquickjs::{Ctx, Object};
 
 use crate::convert::Failure;
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, Tripped};
 
 /// What was running when a failure happened; decides how a `SyntaxError` and an exception are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +23,9 @@ pub(crate) enum Phase {
     Internal,
 }
 
-/// Describes `failure`. If the deadline fired this is a `timeout` whatever the exception says (the interruption is
-/// an uncatchable `InternalError: interrupted`, and a script may have turned it into something else).
+/// Describes `failure`. If the operation ran into a limit (the deadline, or a stack overflow that the script may
+/// have caught) this is that limit's kind whatever the exception says (the interruption is an
+/// uncatchable `InternalError: interrupted`, and a script may have turned it into something else).
 pub(crate) fn describe(
     ctx: &Ctx<'_>,
     deadline: &Deadline,
@@ -36,8 +37,8 @@ pub(crate) fn describe(
         Failure::Script(e) => e,
         Failure::Js(rquickjs::Error::Exception) => {
             let exception = ctx.catch();
-            if deadline.fired() {
-                return ScriptError::timeout(limits.timeout);
+            if let Some(limit) = tripped(deadline, limits) {
+                return limit;
             }
             classify(&exception, limits, phase)
         }
@@ -55,10 +56,15 @@ pub(crate) fn describe(
         ) => ScriptError::new(ErrorKind::Conversion, e.to_string()),
         Failure::Js(e) => ScriptError::new(ErrorKind::Internal, format!("QuickJS failed: {e}")),
     };
-    if deadline.fired() {
-        return ScriptError::timeout(limits.timeout);
-    }
-    error
+    tripped(deadline, limits).unwrap_or(error)
+}
+
+/// The error for the limit the current (or last) operation ran into, if any.
+pub(crate) fn tripped(deadline: &Deadline, limits: &Limits) -> Option<ScriptError> {
+    Some(match deadline.tripped()? {
+        Tripped::Timeout => ScriptError::timeout(limits.timeout),
+        Tripped::Stack => stack(limits),
+    })
 }
 
 pub(crate) fn memory(limits: &Limits) -> ScriptError {

@@ -43,11 +43,28 @@
 //! - `timeout`: wall clock per `eval`, `call` or `reset`, including the promise jobs run afterwards and the
 //!   conversion of the result. Enforced by the runtime's interrupt handler, which keeps saying "interrupt" until
 //!   the operation has returned, so a script cannot catch the interruption and carry on. Error kind `timeout`.
+//!   QuickJS drops any exception raised while it builds an error's stack, the interruption included, and runs
+//!   script code there only through `Error.prepareStackTrace` and `Error.stackTraceLimit` (quickjs-ng's
+//!   V8-style settings): both are read-only (`undefined` and 10) under every isolation policy, so that a script
+//!   cannot install a looping hook that escapes the time limit.
 //! - `memory_mb`: the runtime's allocation limit (the whole instance: built-ins, prelude and request data). Kind
-//!   `memory`.
+//!   `memory`. **Known gap**: QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS
+//!   tells nobody but the script about it (there is no out-of-memory callback in its API or in rquickjs's safe
+//!   API). A script that catches it can carry on: one that retries ends with `timeout` instead of `memory`, and one
+//!   that catches a single failed allocation (`try { 'y'.repeat(2 ** 28) } catch (e) {}`) can finish normally,
+//!   its instance kept. Also, while the heap is full to the limit QuickJS cannot allocate the error object of the
+//!   time limit's interruption and throws `null` instead, which a script can catch: a script that keeps the heap
+//!   full and catches everything overruns its time limit until an interruption finds room (about 1 s past a
+//!   200 ms limit in a test).
 //! - `stack_kb`: the runtime's stack limit; deep recursion ends with kind `stack` instead of overflowing the native
 //!   stack. QuickJS ignores limits above 16 MiB, so [`QuickJsEngine::new`] rejects a larger `stack_kb`. The thread
 //!   running the instance needs that much stack plus some margin (Rust threads get 2 MiB by default).
+//!   QuickJS's stack overflow error is an ordinary, catchable `RangeError`; so that a script cannot catch it and
+//!   recurse on, the interrupt handler (polled every few thousand function calls and loop iterations) also
+//!   measures the native stack: when it runs deeper than `stack_kb` below the point where the host last entered
+//!   QuickJS, the script is at the limit, and from then on the handler interrupts until the operation returns,
+//!   which then fails with kind `stack` whatever the script did with the errors. A script that catches one stack
+//!   overflow and unwinds before the handler is next polled is not detected (it finishes normally).
 //!
 //! After a `timeout`, `memory`, `stack` or `internal` error the instance reports
 //! [`is_broken`](pool_core::ScriptEngine::is_broken), and the pool discards it.
@@ -106,8 +123,10 @@
 //! `Iterator.zipKeyed`, ~16 KB); giving each of the ~540 frozen objects a hidden class of its own (QuickJS
 //! cannot share a shape whose property flags changed, ~47 KB); the override-mistake accessors (~10 KB); the
 //! scrub's baseline (~7 KB). The first three are the price of freezing every built-in and do not depend on the
-//! scripts. Most of the creation time is the lockdown's walk over ~640 objects and ~2,000 properties in
-//! interpreted JavaScript. rquickjs can neither snapshot nor clone a context, so every instance pays it.
+//! scripts. `cargo run --release -p engine-quickjs --example memory_breakdown` prints QuickJS's own accounting by
+//! category after each step (a full GC after the set-up frees nothing: the set-up leaves no garbage). Most of the
+//! creation time is the lockdown's walk over ~640 objects and ~2,000 properties in interpreted JavaScript.
+//! rquickjs can neither snapshot nor clone a context, so every instance pays it.
 //!
 //! [`Isolation::Scrub`] only runs the scrub: globals added since creation are deleted; built-ins and prototypes are
 //! not protected. [`Isolation::None`] does not reset at all, and evaluates request source as a global script (its
@@ -144,7 +163,7 @@ use rquickjs::{Context, Ctx, Function, Persistent, Runtime};
 
 use crate::convert::{Failure, FromJs, Key};
 use crate::deadline::Deadline;
-use crate::failure::{Phase, describe};
+use crate::failure::{Phase, describe, tripped};
 
 /// Largest `stack_kb` QuickJS honours; it treats larger limits as "no limit".
 pub const MAX_STACK_KB: u64 = 16 * 1024;
@@ -247,6 +266,8 @@ impl QuickJsEngine {
                     .get("eval")
                     .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
                 store_helpers(&ctx, vec![Some(eval)])?;
+                pin_error_settings(&ctx)
+                    .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
                 if !self.config.prelude.is_empty() {
                     let mut options = EvalOptions::default();
                     options.strict = false;
@@ -257,6 +278,10 @@ impl QuickJsEngine {
                 Ok(())
             })?;
             self.drain_jobs(vm)?;
+            // A limit the prelude ran into and caught still fails the creation.
+            if let Some(e) = tripped(&deadline, limits) {
+                return Err(e);
+            }
         }
         if self.config.isolation == Isolation::None {
             return Ok(());
@@ -291,7 +316,12 @@ impl QuickJsEngine {
     where
         F: for<'js> FnOnce(&Ctx<'js>) -> Result<rquickjs::Value<'js>, Failure>,
     {
-        let result = self.run_inner(vm, phase, body);
+        let mut result = self.run_inner(vm, phase, body);
+        // A stack overflow that the script caught still fails the operation (the interrupt handler ended the rest
+        // of it, or it finished before the handler was polled again).
+        if let Some(e) = tripped(&vm.deadline, &self.config.limits) {
+            result = Err(e);
+        }
         if result.as_ref().is_err_and(|e| e.kind().taints_instance()) {
             vm.broken = true;
         }
@@ -354,6 +384,7 @@ impl QuickJsEngine {
             if vm.deadline.expired() {
                 return Err(ScriptError::timeout(limits.timeout));
             }
+            vm.deadline.enter();
             match vm.runtime.execute_pending_job() {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -443,6 +474,20 @@ fn run_setup<'js>(
     Ok(made.into_function())
 }
 
+/// Makes `Error.stackTraceLimit` and `Error.prepareStackTrace` (quickjs-ng's V8-style settings, accessors whose
+/// setters change the context's state) read-only data properties holding their current values, under every
+/// isolation policy. QuickJS calls the hook and converts the limit while it builds an error's stack, and drops any
+/// exception raised meanwhile, the time limit's uncatchable interruption included: a script that installed a
+/// looping hook would never be interrupted. (The lockdown pins them too, under strict.)
+fn pin_error_settings(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let error: rquickjs::Object<'_> = ctx.globals().get("Error")?;
+    for name in ["stackTraceLimit", "prepareStackTrace"] {
+        let value: rquickjs::Value<'_> = error.get(name)?;
+        error.prop(name, rquickjs::object::Property::from(value))?;
+    }
+    Ok(())
+}
+
 fn store_helpers<'js>(ctx: &Ctx<'js>, helpers: Helpers<'js>) -> Result<(), ScriptError> {
     ctx.store_userdata(helpers).map(drop).map_err(|e| {
         ScriptError::new(
@@ -474,9 +519,9 @@ impl ScriptEngine for QuickJsEngine {
         })?;
         runtime.set_memory_limit(limits.memory_bytes());
         runtime.set_max_stack_size(limits.stack_bytes());
-        let deadline = Arc::new(Deadline::new());
+        let deadline = Arc::new(Deadline::new(limits.stack_bytes()));
         let handler_deadline = Arc::clone(&deadline);
-        runtime.set_interrupt_handler(Some(Box::new(move || handler_deadline.expired())));
+        runtime.set_interrupt_handler(Some(Box::new(move || handler_deadline.interrupt())));
         let context = Context::full(&runtime).map_err(|e| match e {
             rquickjs::Error::Allocation => ScriptError::new(
                 ErrorKind::Memory,

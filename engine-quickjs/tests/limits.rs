@@ -96,14 +96,7 @@ fn deep_recursion_hits_the_stack_limit() {
         &mut vm,
         "(function f() { try { return f(); } catch (e) { return f(); } })()",
     );
-    assert!(
-        matches!(
-            result.as_ref().unwrap_err().kind(),
-            ErrorKind::Stack | ErrorKind::Timeout
-        ),
-        "{result:?}"
-    );
-    assert!(engine.is_broken(&mut vm));
+    expect(&engine, &mut vm, result, ErrorKind::Stack, "256 KiB");
     // Deeply nested source is refused by the parser without overflowing the native stack.
     let mut vm = engine.create().unwrap();
     let nested = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
@@ -144,6 +137,61 @@ fn memory_growth_hits_the_memory_limit() {
         "{result:?}"
     );
     assert!(engine.is_broken(&mut vm));
+}
+
+/// The stack overflow error is an ordinary `RangeError` in QuickJS: a script that catches it and recurses again
+/// is still stopped with kind `stack`, under every isolation policy, in calls, promise jobs and prelude creation.
+#[test]
+fn a_caught_stack_overflow_still_ends_the_operation() {
+    let catching = "function f() { try { return f(); } catch (e) { return f(); } }";
+    for isolation in [Isolation::Strict, Isolation::Scrub, Isolation::None] {
+        let engine = QuickJsEngine::new(
+            EngineConfig::new(catching)
+                .limits(Limits {
+                    timeout: Duration::from_secs(20),
+                    ..small()
+                })
+                .isolation(isolation),
+        )
+        .unwrap();
+        let mut vm = engine.create().unwrap();
+        let result = engine.call(&mut vm, "f", &[]);
+        expect(&engine, &mut vm, result, ErrorKind::Stack, "stack limit");
+        let mut vm = engine.create().unwrap();
+        let result = engine.eval(&mut vm, "Promise.resolve().then(f); 1");
+        expect(&engine, &mut vm, result, ErrorKind::Stack, "stack limit");
+    }
+    let err = QuickJsEngine::new(
+        EngineConfig::new(format!("{catching} f();")).limits(Limits {
+            timeout: Duration::from_secs(20),
+            ..small()
+        }),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Stack, "{err}");
+}
+
+/// Recursion that stops short of the stack limit is not mistaken for hitting it.
+#[test]
+fn recursion_within_the_stack_limit_succeeds() {
+    let engine = QuickJsEngine::new(
+        EngineConfig::new("function depth(n) { return n === 0 ? 0 : 1 + depth(n - 1); }").limits(
+            Limits {
+                timeout: Duration::from_secs(60),
+                ..small()
+            },
+        ),
+    )
+    .unwrap();
+    let mut vm = engine.create().unwrap();
+    // Many calls (the interrupt handler is polled every few thousand) at a moderate depth (QuickJS's frames are
+    // several KiB each in a debug build).
+    let result = engine.eval(
+        &mut vm,
+        "let s = 0; for (let i = 0; i < 50000; i++) s += depth(30); s",
+    );
+    assert_eq!(result.unwrap(), serde_json::json!(1_500_000));
+    assert!(!engine.is_broken(&mut vm));
 }
 
 #[test]
@@ -239,5 +287,37 @@ fn a_memory_limit_too_small_for_the_engine_is_reported() {
     // 1 MiB may or may not hold a locked-down context; either way there is no panic and no silent success.
     if let Err(err) = err {
         assert_eq!(err.kind(), ErrorKind::Memory, "{err}");
+    }
+}
+
+/// QuickJS drops any exception raised while it builds an error's stack (in `Error.prepareStackTrace` or the
+/// conversion of `Error.stackTraceLimit`), the time limit's interruption included, so scripts cannot install
+/// either, under any isolation policy.
+#[test]
+fn scripts_cannot_hook_stack_trace_building() {
+    for isolation in [Isolation::Strict, Isolation::Scrub, Isolation::None] {
+        let engine =
+            QuickJsEngine::new(EngineConfig::new("").limits(small()).isolation(isolation)).unwrap();
+        let mut vm = engine.create().unwrap();
+        let result = engine.eval(
+            &mut vm,
+            "Error.prepareStackTrace = () => { for (;;) {} }; \
+             Error.stackTraceLimit = { valueOf() { for (;;) {} } }; \
+             [typeof Error.prepareStackTrace, Error.stackTraceLimit, typeof new Error('x').stack]",
+        );
+        assert_eq!(
+            result.unwrap(),
+            serde_json::json!(["undefined", 10, "string"]),
+            "{isolation:?}"
+        );
+        let result = engine.eval(&mut vm, "'use strict'; Error.stackTraceLimit = 0;");
+        assert_eq!(
+            result.unwrap_err().kind(),
+            ErrorKind::Exception,
+            "{isolation:?}"
+        );
+        // The loop that throws and catches is interrupted on time.
+        let result = engine.eval(&mut vm, "for (;;) { try { null.x; } catch (e) {} }");
+        expect(&engine, &mut vm, result, ErrorKind::Timeout, "time limit");
     }
 }

@@ -33,10 +33,6 @@ const CHILD_LIMIT: Duration = Duration::from_secs(90);
 /// failure that starts passing fails the test so that this list is kept true.
 const QUICKJS_KNOWN: &[(&str, &str)] = &[
     (
-        "recursion that catches the stack error",
-        "QuickJS's stack overflow is a catchable InternalError: `function f() { try { return f(); } catch (e) { return f(); } } f()` recurses until the timeout (kind timeout, not stack)",
-    ),
-    (
         "out-of-memory caught by the script and retried",
         "QuickJS's out-of-memory error is catchable: the script retries until the timeout (kind timeout, not memory)",
     ),
