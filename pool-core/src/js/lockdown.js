@@ -199,5 +199,13 @@
       defineProperty(global, key, { configurable: false });
     }
   }
+  // The accessor functions above are closures of this scope; engines that keep a closure's whole scope (Boa)
+  // would otherwise keep the walk's working set alive for the instance's life.
+  seen.clear();
+  protos.clear();
+  queue.length = 0;
+  found.length = 0;
+  hidden.length = 0;
+  globalKeys.length = 0;
   return queued;
 })
