@@ -10,6 +10,9 @@ use serde_json::Map;
 /// Deepest nesting converted in either direction.
 pub(crate) const MAX_DEPTH: usize = 128;
 
+/// Most items of an array or object converted before its table is written in one pass.
+const BATCH: usize = 32;
+
 /// Why a conversion failed.
 #[derive(Debug)]
 pub(crate) enum Fail {
@@ -46,23 +49,80 @@ fn to_lua_at(lua: &Lua, value: &Value, depth: usize) -> Result<LuaValue, Fail> {
             None => LuaValue::Number(n.as_f64().unwrap_or(f64::NAN)),
         },
         Value::String(s) => LuaValue::String(lua.create_string(s)?),
+        // A short array or object is converted first and then written in one pass (mlua's `create_*_from`),
+        // which costs much less than a `raw_set` per field; a long one field by field, so that the references
+        // the host holds at once stay few.
         Value::Array(items) => {
             check_depth(depth)?;
-            let t = lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, to_lua_at(lua, item, depth + 1)?)?;
+            if items.len() <= BATCH {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(to_lua_at(lua, item, depth + 1)?);
+                }
+                LuaValue::Table(lua.create_sequence_from(values)?)
+            } else {
+                let t = lua.create_table_with_capacity(items.len(), 0)?;
+                for (i, item) in items.iter().enumerate() {
+                    t.raw_set(i + 1, to_lua_at(lua, item, depth + 1)?)?;
+                }
+                LuaValue::Table(t)
             }
-            LuaValue::Table(t)
         }
         Value::Object(fields) => {
             check_depth(depth)?;
-            let t = lua.create_table_with_capacity(0, fields.len())?;
-            for (k, v) in fields {
-                t.raw_set(k.as_str(), to_lua_at(lua, v, depth + 1)?)?;
+            if fields.len() <= BATCH {
+                let mut values = Vec::with_capacity(fields.len());
+                for (k, v) in fields {
+                    values.push((k.as_str(), to_lua_at(lua, v, depth + 1)?));
+                }
+                LuaValue::Table(lua.create_table_from(values)?)
+            } else {
+                let t = lua.create_table_with_capacity(0, fields.len())?;
+                for (k, v) in fields {
+                    t.raw_set(k.as_str(), to_lua_at(lua, v, depth + 1)?)?;
+                }
+                LuaValue::Table(t)
             }
-            LuaValue::Table(t)
         }
     })
+}
+
+/// An upper bound on the Lua memory [`to_lua`] allocates for `value` (for [`crate::limits::unmetered`]), or
+/// `None` when `value` is nested deeper than [`MAX_DEPTH`] (its conversion fails anyway).
+pub(crate) fn lua_bytes(value: &Value) -> Option<usize> {
+    lua_bytes_at(value, 0)
+}
+
+fn lua_bytes_at(value: &Value, depth: usize) -> Option<usize> {
+    // Every value takes a slot in its parent: an array slot (16 bytes) or a hash node (24 bytes, and a hash part
+    // has at most twice as many nodes as fields). A string or table also takes an object: a string's 24-byte
+    // header, its bytes and a NUL; a table's 56-byte header.
+    const SLOT: usize = 48;
+    const OBJECT: usize = 64;
+    let own = match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => OBJECT.saturating_add(s.len()),
+        Value::Array(items) => {
+            if depth >= MAX_DEPTH {
+                return None;
+            }
+            items.iter().try_fold(OBJECT, |sum, item| {
+                Some(sum.saturating_add(lua_bytes_at(item, depth + 1)?))
+            })?
+        }
+        Value::Object(fields) => {
+            if depth >= MAX_DEPTH {
+                return None;
+            }
+            fields.iter().try_fold(OBJECT, |sum, (key, item)| {
+                Some(
+                    sum.saturating_add(OBJECT + key.len())
+                        .saturating_add(lua_bytes_at(item, depth + 1)?),
+                )
+            })?
+        }
+    };
+    Some(own.saturating_add(SLOT))
 }
 
 fn check_depth(depth: usize) -> Result<(), Fail> {
@@ -234,5 +294,43 @@ impl FromLua {
             }
         }
         Ok(Value::Object(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lua_bytes_bounds_what_the_conversion_allocates() {
+        let lua = Lua::new();
+        lua.gc_stop();
+        let long: String = "y".repeat(1000);
+        let many: Vec<Value> = (0..100)
+            .map(|i| json!({ "k": i, "s": format!("v{i}") }))
+            .collect();
+        for value in [
+            json!(1),
+            json!("short"),
+            json!(long),
+            json!([1, 2, 3]),
+            json!({ "items": (1..=10).collect::<Vec<i32>>() }),
+            json!((0..1000).collect::<Vec<i32>>()),
+            json!({ "a": { "b": { "c": [null, true, 1.5, "x"] } }, "long": long }),
+            Value::Array(many),
+        ] {
+            let bound = lua_bytes(&value).unwrap();
+            let before = lua.used_memory();
+            let converted = to_lua(&lua, &value).unwrap();
+            let grew = lua.used_memory() - before;
+            assert!(grew <= bound, "{value}: grew {grew} bytes, bound {bound}");
+            drop(converted);
+        }
+        let mut deep = json!(1);
+        for _ in 0..MAX_DEPTH + 1 {
+            deep = json!([deep]);
+        }
+        assert_eq!(lua_bytes(&deep), None);
     }
 }

@@ -38,8 +38,8 @@
 //! - no `io`, `debug`, `package`, `require`, `dofile`, `loadfile`, `print` or `warn`, and `os` has only `time`,
 //!   `clock` and `date`: a script cannot read a file, run a command or load native code;
 //! - `load` accepts text chunks only (binary chunks, which can crash the VM, are refused) and, without an explicit
-//!   environment, loads into the environment of the current use; `string.dump` is removed; `eval` itself
-//!   refuses binary chunks;
+//!   environment, loads into the environment of the current use (into the prelude's globals while the prelude
+//!   runs); `string.dump` is removed; `eval` itself refuses binary chunks;
 //! - `collectgarbage` only answers `"count"`;
 //! - `setmetatable` refuses metatables with a `__gc` field, because Lua runs finalizers with hooks switched off,
 //!   so a looping finalizer could never be stopped;
@@ -56,7 +56,12 @@
 //!   `stack`. Plain searches still use Lua's own `string.find`;
 //! - the shared string metatable is hidden (`getmetatable("")` is `false`), so scripts cannot change the
 //!   methods of strings;
-//! - the host-side global table of the state is emptied: only the sandbox environments are reachable.
+//! - the host-side global table of the state is emptied (and dropped from the registry's table of loaded
+//!   libraries): only the sandbox environments are reachable.
+//!
+//! Creation ends with a full garbage collection, so that an instance enters the pool holding only what it needs
+//! (about 31 KiB for the JSON handler under strict isolation, 28 KiB under `None`, after one use and its reset).
+//! The read-only views share their metamethods, so a view costs two small tables.
 //!
 //! # Isolation
 //! The policy is [`EngineConfig::isolation`]; [`ScriptEngine::reset`] applies it and the pool calls it after
@@ -93,8 +98,13 @@
 //!
 //! With [`EngineConfig::verify_reset`] (the default), a reset also checks a cheap fingerprint and fails with an
 //! `internal` error on a mismatch, so that the pool discards the instance. Strict: the prelude's own environment
-//! is still empty, every read-only view of a library or prelude global is still empty, the string metatable and
-//! the environment metatables are intact, and the baseline has as many globals as at creation. Scrub: no global
+//! is still empty, every read-only view of a library or prelude global is still empty (no raw field), the string
+//! metatable's `__index` is still the real `string` library and its `__metatable` still `false`, the
+//! environments' metatable still reads from the baseline, and the prelude's environment still points at the use
+//! that just ended (the baseline itself is reachable only through that protected metatable). The strict reset
+//! and its verification are made from the host, without running Lua code: 0.7-0.8 us in release on an unused
+//! instance, where a whole pooled request of the JSON handler takes 3.3-3.4 us (`reset_strict` and `pooled` in
+//! `cargo bench -p pool-bench --bench engines`, machine under load). Scrub: no global
 //! outside the baseline remains, none of the baseline is missing, the global table has no metatable and the
 //! string metatable is intact. `None` neither resets nor verifies.
 //!
@@ -107,9 +117,15 @@
 //!   ends with `timeout`. The deadline also covers converting the result and pattern matching (see the sandbox).
 //!   A single call into another C function cannot be interrupted, but none of the remaining library functions
 //!   does more than linear work in the size of its arguments, which `memory_mb` bounds.
-//! - **memory_mb**: mlua's allocator limit for the whole state. A script that catches the allocation error with
-//!   `pcall`, `xpcall`, `coroutine.resume`, `coroutine.close` or `load` gets it raised again, and the failure is
-//!   recorded, so the call ends with `memory` either way.
+//! - **memory_mb**: mlua's allocator limit for the whole state, set to 7/8 of `memory_mb`: the remaining eighth
+//!   is an allowance for the system allocator's own overhead on Lua's many small blocks (8-16 bytes on a 56-byte
+//!   table or a short string). Over the hostile memory cases of `vmpool-tests` the process's resident peak is
+//!   1.37x `memory_mb` (1.53x without the allowance): small-block overhead, plus memory the system allocator
+//!   keeps after an earlier instance is dropped. The host writes arguments and each new environment into the
+//!   state with the limit lifted only while that provably cannot pass it (the state then holds well under half
+//!   of it, and no Lua code runs meanwhile), which saves a protected call per table field. A script that
+//!   catches the allocation error with `pcall`, `xpcall`, `coroutine.resume`, `coroutine.close` or `load` gets
+//!   it raised again, and the failure is recorded, so the call ends with `memory` either way.
 //! - **stack_kb**: Lua keeps its call stack on the heap and never recurses natively for Lua-to-Lua calls, so a
 //!   native stack overflow cannot happen (nested C calls stop at Lua's limit of 200 with "C stack overflow").
 //!   `stack_kb` becomes a maximum call depth of `stack_kb * 1024 / 128` frames (128 bytes being roughly one
@@ -138,6 +154,8 @@
 //! as a chunk of statements, whose value is what it `return`s (or `null`). Chunk names are `eval` and the
 //! prelude's name, so a syntax error reads `eval:3: unexpected symbol near ...`.
 
+#![forbid(unsafe_code)]
+
 mod convert;
 mod limits;
 mod pattern;
@@ -145,7 +163,7 @@ mod pattern;
 use std::sync::Arc;
 
 use mlua::chunk::ChunkMode;
-use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue};
+use mlua::{Function, Lua, LuaOptions, LuaString, MultiValue, StdLib, Table, Value as LuaValue};
 use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
 
 use crate::convert::{Fail, FromLua};
@@ -173,9 +191,88 @@ pub struct LuaVm {
     /// The environment scripts run in: the current use's table (strict) or the global table.
     env: Table,
     state: Table,
-    new_env: Option<Function>,
+    /// Strings used as keys on every call or reset, made once.
+    keys: Keys,
+    /// The function name of the last call, and its Lua string.
+    last_name: Option<(String, LuaString)>,
+    strict: Option<Strict>,
     scrub: Option<Function>,
     broken: Option<ErrorKind>,
+}
+
+/// Keys the host reads or writes on every call or reset (an interned Lua string is pushed by reference, which
+/// is cheaper than hashing the text again).
+struct Keys {
+    hit: LuaString,
+    g: LuaString,
+    index: LuaString,
+    newindex: LuaString,
+    metatable: LuaString,
+}
+
+impl Keys {
+    fn new(lua: &Lua) -> mlua::Result<Self> {
+        Ok(Self {
+            hit: lua.create_string("hit")?,
+            g: lua.create_string("_G")?,
+            index: lua.create_string("__index")?,
+            newindex: lua.create_string("__newindex")?,
+            metatable: lua.create_string("__metatable")?,
+        })
+    }
+}
+
+/// What strict isolation makes each use's environment from, and what its reset verifies.
+struct Strict {
+    /// The read-only baseline: the sandbox globals and the prelude's globals.
+    top: Table,
+    /// The metatable of every use's environment: `__index` is `top`.
+    env_meta: Table,
+    /// The metatable of the prelude's environment: `__index` and `__newindex` are the current use's environment.
+    prelude_meta: Table,
+    /// The shared string metatable and the real `string` library behind its `__index`.
+    string_meta: Table,
+    string: Table,
+    /// Tables that must stay empty (the prelude's environment, every read-only view), with their names.
+    watched: Vec<(Table, String)>,
+}
+
+impl Strict {
+    /// A new environment for the next use, which the prelude's environment then reads from and writes to (and
+    /// which the sandbox's `load` finds there).
+    fn new_env(&self, lua: &Lua, keys: &Keys) -> mlua::Result<Table> {
+        let env = lua.create_table_with_capacity(0, 1)?;
+        env.set_metatable(Some(self.env_meta.clone()))?;
+        env.raw_set(&keys.g, &env)?;
+        self.prelude_meta.raw_set(&keys.index, &env)?;
+        self.prelude_meta.raw_set(&keys.newindex, &env)?;
+        Ok(env)
+    }
+
+    /// What differs from the baseline, if anything; `env` is the environment of the use that just ended.
+    fn check(&self, env: &Table, keys: &Keys) -> mlua::Result<Option<String>> {
+        for (table, name) in &self.watched {
+            if !table.is_empty() {
+                return Ok(Some(format!("{name} was given a raw field")));
+            }
+        }
+        let is = |table: &Table, key: &LuaString, expected: &Table| {
+            Ok::<_, mlua::Error>(
+                matches!(table.raw_get::<LuaValue>(key)?, LuaValue::Table(t) if t == *expected),
+            )
+        };
+        if !is(&self.string_meta, &keys.index, &self.string)?
+            || self.string_meta.raw_get::<LuaValue>(&keys.metatable)? != LuaValue::Boolean(false)
+        {
+            return Ok(Some("the string metatable was changed".to_owned()));
+        }
+        if !is(&self.env_meta, &keys.index, &self.top)?
+            || !is(&self.prelude_meta, &keys.index, env)?
+        {
+            return Ok(Some("an environment metatable was changed".to_owned()));
+        }
+        Ok(None)
+    }
 }
 
 impl std::fmt::Debug for LuaVm {
@@ -260,6 +357,12 @@ impl LuaEngine {
         self.max_depth
     }
 
+    /// The limit given to Lua's allocator: `memory_mb` less the allowance for the system allocator's overhead.
+    fn heap_limit(&self) -> usize {
+        let limit = self.config.limits.memory_bytes();
+        limit - limit / ALLOCATOR_OVERHEAD_DIVISOR
+    }
+
     fn memory_error(&self) -> ScriptError {
         ScriptError::new(
             ErrorKind::Memory,
@@ -298,7 +401,7 @@ impl LuaEngine {
         let error = match vm.limiter.tripped() {
             Tripped::Timeout => Some(ScriptError::timeout(self.config.limits.timeout)),
             Tripped::Stack => Some(self.stack_error("")),
-            Tripped::None => match vm.state.raw_get::<LuaValue>("hit") {
+            Tripped::None => match vm.state.raw_get::<LuaValue>(&vm.keys.hit) {
                 Ok(LuaValue::String(s)) if s.as_bytes().starts_with(b"memory") => {
                     Some(self.memory_error())
                 }
@@ -368,6 +471,73 @@ impl LuaEngine {
         FromLua::new(budget).convert(&first)
     }
 
+    /// Builds the instance from what the sandbox set-up returned, runs the prelude and finishes the sandbox.
+    fn adopt(&self, lua: Lua, limiter: Arc<Limiter>, setup: &Table) -> Result<LuaVm, ScriptError> {
+        let get = |name: &str| {
+            setup
+                .raw_get::<LuaValue>(name)
+                .map_err(|e| self.lua_error(e))
+        };
+        let function = |name: &str| match get(name)? {
+            LuaValue::Function(f) => Ok(Some(f)),
+            _ => Ok::<_, ScriptError>(None),
+        };
+        let Some(finish) = function("finish")? else {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "sandbox setup did not return `finish`",
+            ));
+        };
+        let LuaValue::Table(state) = get("state")? else {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "sandbox setup did not return `state`",
+            ));
+        };
+        let LuaValue::Table(prelude_env) = get("prelude_env")? else {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "sandbox setup did not return `prelude_env`",
+            ));
+        };
+        let keys = Keys::new(&lua).map_err(internal)?;
+        let mut vm = LuaVm {
+            env: prelude_env.clone(),
+            keys,
+            last_name: None,
+            strict: None,
+            scrub: function("scrub")?,
+            lua,
+            limiter,
+            state,
+            broken: None,
+        };
+
+        if let Some(bytecode) = &self.prelude {
+            vm.limiter.arm(self.config.limits.timeout);
+            let result = vm
+                .lua
+                .load(bytecode.as_slice())
+                .set_mode(ChunkMode::Binary)
+                .set_environment(prelude_env)
+                .into_function()
+                .and_then(|f| f.call::<()>(()))
+                .map_err(Fail::Lua);
+            self.finish(&mut vm, result)?;
+        }
+        let finished = finish.call::<Table>(()).map_err(|e| self.lua_error(e))?;
+        if self.config.isolation == Isolation::Strict {
+            let strict = strict_parts(&finished).map_err(|e| self.lua_error(e))?;
+            vm.env = strict
+                .new_env(&vm.lua, &vm.keys)
+                .map_err(|e| self.lua_error(e))?;
+            vm.strict = Some(strict);
+        } else {
+            vm.env = finished;
+        }
+        Ok(vm)
+    }
+
     fn compile_eval(&self, vm: &LuaVm, source: &str) -> Result<Function, Fail> {
         let load = |text: &str| {
             vm.lua
@@ -425,6 +595,61 @@ fn describe_error_object(message: &str) -> String {
     message.to_owned()
 }
 
+/// `memory_mb` bounds what the state costs the process, not only what Lua counts: the system allocator adds
+/// 8 to 16 bytes to every block, and most of Lua's blocks are small (a table is 56 bytes, a short string 25
+/// plus its length), so a heap of small objects takes 15-30% more resident memory than Lua counts. Lua's own
+/// limit is therefore `memory_mb` less this fraction of it (1/8).
+const ALLOCATOR_OVERHEAD_DIVISOR: usize = 8;
+
+/// At most the Lua memory a strict reset allocates: the new environment table with one field.
+const ENV_BYTES: usize = 256;
+
+/// Looks up global `name` as a script of the current use would: under strict isolation the use's environment,
+/// then the baseline behind it (both read raw, which is what the environment's protected metatable amounts
+/// to); otherwise the global table, metamethods included (under the limits: a script may have given the global
+/// table a metatable). The name's Lua string is kept for the next call, which usually names the same function.
+fn lookup(vm: &mut LuaVm, name: &str) -> mlua::Result<LuaValue> {
+    let key = match &vm.last_name {
+        Some((text, key)) if text.as_str() == name => key.clone(),
+        _ => {
+            let key = vm.lua.create_string(name)?;
+            vm.last_name = Some((name.to_owned(), key.clone()));
+            key
+        }
+    };
+    match &vm.strict {
+        Some(strict) => match vm.env.raw_get::<LuaValue>(&key)? {
+            LuaValue::Nil => strict.top.raw_get(&key),
+            found => Ok(found),
+        },
+        None => vm.env.get(&key),
+    }
+}
+
+/// Reads what the sandbox's `finish` returns under strict isolation.
+fn strict_parts(parts: &Table) -> mlua::Result<Strict> {
+    let mut watched = vec![(
+        parts.raw_get::<Table>("prelude_env")?,
+        "the prelude's own environment".to_owned(),
+    )];
+    let tables: Table = parts.raw_get("watched")?;
+    let names: Table = parts.raw_get("watched_names")?;
+    for (table, name) in tables
+        .sequence_values::<Table>()
+        .zip(names.sequence_values::<String>())
+    {
+        watched.push((table?, format!("read-only table '{}'", name?)));
+    }
+    Ok(Strict {
+        top: parts.raw_get("top")?,
+        env_meta: parts.raw_get("env_meta")?,
+        prelude_meta: parts.raw_get("prelude_meta")?,
+        string_meta: parts.raw_get("string_meta")?,
+        string: parts.raw_get("string")?,
+        watched,
+    })
+}
+
 fn internal(error: mlua::Error) -> ScriptError {
     ScriptError::new(ErrorKind::Internal, format!("Lua engine failure: {error}"))
 }
@@ -441,8 +666,7 @@ impl ScriptEngine for LuaEngine {
             | StdLib::COROUTINE
             | StdLib::OS;
         let lua = Lua::new_with(libs, LuaOptions::default()).map_err(internal)?;
-        lua.set_memory_limit(self.config.limits.memory_bytes())
-            .map_err(internal)?;
+        lua.set_memory_limit(self.heap_limit()).map_err(internal)?;
         let limiter = Limiter::new(self.max_depth);
         limits::install(&lua, &limiter).map_err(internal)?;
         pattern::install(&lua, &limiter, self.config.limits.memory_bytes()).map_err(internal)?;
@@ -463,56 +687,20 @@ impl ScriptEngine for LuaEngine {
             .map_err(|e| self.lua_error(e))?;
         lua.set_globals(lua.create_table().map_err(|e| self.lua_error(e))?)
             .map_err(internal)?;
-        let get = |name: &str| {
-            setup
-                .raw_get::<LuaValue>(name)
-                .map_err(|e| self.lua_error(e))
-        };
-        let function = |name: &str| match get(name)? {
-            LuaValue::Function(f) => Ok(Some(f)),
-            _ => Ok::<_, ScriptError>(None),
-        };
-        let Some(finish) = function("finish")? else {
-            return Err(ScriptError::new(
-                ErrorKind::Internal,
-                "sandbox setup did not return `finish`",
-            ));
-        };
-        let LuaValue::Table(state) = get("state")? else {
-            return Err(ScriptError::new(
-                ErrorKind::Internal,
-                "sandbox setup did not return `state`",
-            ));
-        };
-        let LuaValue::Table(prelude_env) = get("prelude_env")? else {
-            return Err(ScriptError::new(
-                ErrorKind::Internal,
-                "sandbox setup did not return `prelude_env`",
-            ));
-        };
-        let mut vm = LuaVm {
-            env: prelude_env.clone(),
-            new_env: function("new_env")?,
-            scrub: function("scrub")?,
-            lua,
-            limiter,
-            state,
-            broken: None,
-        };
-
-        if let Some(bytecode) = &self.prelude {
-            vm.limiter.arm(self.config.limits.timeout);
-            let result = vm
-                .lua
-                .load(bytecode.as_slice())
-                .set_mode(ChunkMode::Binary)
-                .set_environment(prelude_env)
-                .into_function()
-                .and_then(|f| f.call::<()>(()))
-                .map_err(Fail::Lua);
-            self.finish(&mut vm, result)?;
-        }
-        vm.env = finish.call::<Table>(()).map_err(|e| self.lua_error(e))?;
+        // The registry's table of loaded libraries still holds the state's original global table (with `load`,
+        // `dofile` and the host's helpers): nothing needs it any more.
+        let loaded: Table = lua
+            .named_registry_value("_LOADED")
+            .map_err(|e| self.lua_error(e))?;
+        loaded
+            .raw_set("_G", LuaValue::Nil)
+            .map_err(|e| self.lua_error(e))?;
+        drop(loaded);
+        let vm = self.adopt(lua, limiter, &setup)?;
+        drop(setup);
+        // An idle instance holds only what it needs: the garbage of the set-up (the state's original global
+        // table, the sandbox chunk, temporary tables) goes now rather than at some later use.
+        vm.lua.gc_collect().map_err(|e| self.lua_error(e))?;
         Ok(vm)
     }
 
@@ -539,7 +727,7 @@ impl ScriptEngine for LuaEngine {
     fn call(&self, vm: &mut LuaVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
         Self::refuse_broken(vm)?;
         vm.limiter.arm(self.config.limits.timeout);
-        let target = match vm.env.get::<LuaValue>(function) {
+        let target = match lookup(vm, function) {
             Ok(LuaValue::Function(f)) => f,
             Ok(_) => {
                 vm.limiter.disarm();
@@ -550,13 +738,26 @@ impl ScriptEngine for LuaEngine {
             }
             Err(e) => return self.finish(vm, Err(Fail::Lua(e))),
         };
-        let mut lua_args = MultiValue::with_capacity(args.len());
-        for arg in args {
-            match convert::to_lua(&vm.lua, arg) {
-                Ok(v) => lua_args.push_back(v),
-                Err(e) => return self.finish(vm, Err(e)),
+        // Converting the arguments writes every field of every table from the host, which is much cheaper
+        // unmetered: done so when they are small enough that the memory limit cannot be reached (see
+        // `limits::unmetered`). No Lua code runs meanwhile.
+        let allocates = args
+            .iter()
+            .try_fold(0usize, |sum, arg| {
+                Some(sum.saturating_add(convert::lua_bytes(arg)?))
+            })
+            .unwrap_or(usize::MAX);
+        let lua_args = limits::unmetered(&vm.lua, self.heap_limit(), allocates, || {
+            let mut lua_args = MultiValue::with_capacity(args.len());
+            for arg in args {
+                lua_args.push_back(convert::to_lua(&vm.lua, arg)?);
             }
-        }
+            Ok(lua_args)
+        });
+        let lua_args = match lua_args {
+            Ok(lua_args) => lua_args,
+            Err(e) => return self.finish(vm, Err(e)),
+        };
         let result = self.run(&target, lua_args);
         self.finish(vm, result)
     }
@@ -572,15 +773,20 @@ impl ScriptEngine for LuaEngine {
         let mismatch = match self.config.isolation {
             Isolation::None => return Ok(()),
             Isolation::Strict => {
-                let new_env = vm.new_env.as_ref().ok_or_else(|| {
-                    ScriptError::new(
-                        ErrorKind::Internal,
-                        "strict isolation without an environment factory",
-                    )
+                let strict = vm.strict.as_ref().ok_or_else(|| {
+                    ScriptError::new(ErrorKind::Internal, "strict isolation without its baseline")
                 })?;
-                let (env, mismatch) = new_env
-                    .call::<(Table, Option<String>)>(verify)
-                    .map_err(|e| self.lua_error(e))?;
+                let mismatch = if verify {
+                    strict
+                        .check(&vm.env, &vm.keys)
+                        .map_err(|e| self.lua_error(e))?
+                } else {
+                    None
+                };
+                let env = limits::unmetered(&vm.lua, self.heap_limit(), ENV_BYTES, || {
+                    strict.new_env(&vm.lua, &vm.keys)
+                })
+                .map_err(|e| self.lua_error(e))?;
                 vm.env = env;
                 mismatch
             }

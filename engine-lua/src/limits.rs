@@ -27,7 +27,11 @@ pub(crate) enum Tripped {
 }
 
 /// The per-instance limit state shared with the hook.
+///
+/// Written on every call (the deadline) and read by the hook, so it gets cache lines of its own: two instances'
+/// limiters allocated next to each other and used from two threads would otherwise share a line.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Limiter {
     origin: Instant,
     deadline_ns: AtomicU64,
@@ -114,7 +118,9 @@ impl Limiter {
 
     /// Re-installs the normal hook if the last call escalated it to every instruction.
     pub(crate) fn restore(self: &Arc<Self>, lua: &Lua) -> mlua::Result<()> {
-        if self.escalated.swap(false, Ordering::Relaxed) {
+        // A plain load first: the usual answer is no, and a swap would write the line on every call.
+        if self.escalated.load(Ordering::Relaxed) {
+            self.escalated.store(false, Ordering::Relaxed);
             install(lua, self)?;
         }
         Ok(())
@@ -142,4 +148,46 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>) -> mlua::Result<()> {
             Ok(VmState::Continue)
         },
     )
+}
+
+/// Bytes of slack [`unmetered`] leaves on top of the caller's estimate: room for the growth of the host's
+/// reference stack and of Lua's string table that the estimate does not count.
+const UNMETERED_SLACK: usize = 64 << 10;
+
+/// Runs host code `f` that allocates at most `allocates` bytes of Lua memory, with the allocator's limit lifted
+/// while it runs when that provably cannot take the state past `limit`.
+///
+/// With a limit set, mlua runs every table write from the host in a protected call (a `lua_pcall` each), in case
+/// the allocation fails; without one it writes directly. `f` runs unmetered only if the limit in force is
+/// `limit` and twice what the state holds plus `allocates`, plus some slack, stays within it (any single growth
+/// of an existing structure, such as the string table, at most doubles it, so it adds at most what the state
+/// already holds); otherwise the limit stays and mlua protects each write. Either way the limit holds, and it is
+/// in place again when this returns, even if `f` panics. `f` must not run Lua code.
+pub(crate) fn unmetered<T>(lua: &Lua, limit: usize, allocates: usize, f: impl FnOnce() -> T) -> T {
+    let needed = lua
+        .used_memory()
+        .saturating_add(allocates)
+        .saturating_mul(2)
+        .saturating_add(UNMETERED_SLACK);
+    if limit == 0 || needed > limit {
+        return f();
+    }
+    match lua.set_memory_limit(0) {
+        Ok(previous) if previous == limit => {}
+        // Someone (a host, through `LuaVm::lua`) set another limit: keep it, metered.
+        Ok(previous) => {
+            let _ = lua.set_memory_limit(previous);
+            return f();
+        }
+        Err(_) => return f(),
+    }
+    /// Puts the limit back even if `f` panics.
+    struct Restore<'a>(&'a Lua, usize);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.set_memory_limit(self.1);
+        }
+    }
+    let _restore = Restore(lua, limit);
+    f()
 }

@@ -1,9 +1,10 @@
 -- engine-lua's sandbox, run once per instance by the host with the unrestricted globals of a fresh state
 -- (which only has the base, string, table, math, utf8, coroutine and os libraries loaded).
 -- Argument: the isolation policy ("strict", "scrub" or "none").
--- Returns the internals the host drives: the prelude's environment, `finish` (after the prelude), `new_env`
--- (strict reset) or `scrub` (scrub reset), each verifying on request, and the `state` table whose `hit` field
--- records a memory or stack limit that a script caught.
+-- Returns the internals the host drives: the prelude's environment, `finish` (after the prelude; under strict
+-- it returns the tables the host makes each use's environment from and verifies), `scrub` (scrub reset,
+-- verifying on request), and the `state` table whose `hit` field records a memory or stack limit that a script
+-- caught.
 local mode = ...
 local next, type, select, error, tostring, rawget, rawset, rawequal, rawlen =
     next, type, select, error, tostring, rawget, rawset, rawequal, rawlen
@@ -18,8 +19,10 @@ local strict = mode == "strict"
 local tripped = __vmpool_tripped
 
 local MEMERR = "not enough memory"
--- `hit` is false, "memory" or "stack"; `env` is the environment of the current use.
-local state = { hit = false, env = false }
+-- `hit` is false, "memory" or "stack".
+local state = { hit = false }
+-- The environment of the current use (for `load` without an explicit one); strict isolation replaces this.
+local function current_env() return nil end
 
 -- Limits must not be swallowable: every place where the standard library catches an error (pcall, xpcall,
 -- coroutine.resume, coroutine.close, load) records a memory or stack error and raises it again.
@@ -79,7 +82,7 @@ local safe_coroutine = {
 -- Text chunks only, and by default in the environment of the current use.
 local TBC = "to-be-closed variables (<close>) are not allowed in the sandbox"
 local function safe_load(chunk, name, _, env)
-  if env == nil then env = state.env end
+  if env == nil then env = current_env() end
   if type(chunk) == "function" then
     local parts = {}
     while true do
@@ -137,30 +140,38 @@ local function field_name(k)
   return "<" .. type(k) .. ">"
 end
 
+-- The name of each proxy, for error messages.
+local name_of = {}
+
+-- What every read-only view shares: one function each for writes, iteration and length, which find the table
+-- behind the view through `orig_of` (so a view costs two tables, not four closures more).
+local function ro_newindex(p, k)
+  error("attempt to modify read-only table '" .. name_of[p] .. "' (field '" .. field_name(k) .. "')", 2)
+end
+local function ro_next(p, k)
+  return next(orig_of[p], k)
+end
+local function ro_pairs(p)
+  return ro_next, p, nil
+end
+local function ro_len(p)
+  return #orig_of[p]
+end
+
 -- A read-only view of `orig` (deep: table values of `orig` are replaced by their own views). The view is
 -- empty, so reads go through __index and writes through __newindex; __pairs iterates `orig` without handing
 -- it out; __metatable hides the metatable.
 local function readonly(orig, name)
   local p = proxy_of[orig]
   if p then return p end
-  p = {}
-  local function iter(_, k)
-    return next(orig, k)
-  end
-  setmetatable(p, {
+  p = setmetatable({}, {
     __index = orig,
-    __newindex = function(_, k)
-      error("attempt to modify read-only table '" .. name .. "' (field '" .. field_name(k) .. "')", 2)
-    end,
-    __pairs = function()
-      return iter, p, nil
-    end,
-    __len = function()
-      return #orig
-    end,
+    __newindex = ro_newindex,
+    __pairs = ro_pairs,
+    __len = ro_len,
     __metatable = false,
   })
-  proxy_of[orig], orig_of[p] = p, orig
+  proxy_of[orig], orig_of[p], name_of[p] = p, orig, name
   for k, v in next, orig do
     if type(v) == "table" and not orig_of[v] then
       rawset(orig, k, readonly(v, name .. "." .. field_name(k)))
@@ -219,7 +230,7 @@ if not strict then
   -- scrub and none: one flat, ordinary global table; the prelude writes into it.
   local G = base
   G._G = G
-  state.env = G
+  current_env = function() return G end
   local baseline, baseline_count = {}, 0
   internals.prelude_env = G
   function internals.finish()
@@ -252,61 +263,36 @@ if not strict then
 end
 
 -- strict: library tables become read-only views over the real tables, which no script can reach.
-local lib_proxies = {}
+-- What a strict reset verifies, besides the metatables: the prelude's environment and every read-only view
+-- of a library or prelude global are still empty. The host keeps this list (and the names for its messages).
+local watched, watched_names = {}, {}
+local function watch(p, name)
+  watched[#watched + 1] = p
+  watched_names[#watched_names + 1] = name
+end
 for _, name in next, { "string", "table", "math", "utf8", "coroutine", "os" } do
   local p = readonly(base[name], name)
   base[name] = p
-  lib_proxies[p] = name
+  watch(p, name)
 end
 
 -- The prelude runs with `P` as its environment. While it runs, P reads from and writes to `pg` (over `base`);
 -- afterwards P reads from and writes to the environment of the current use, so the prelude's functions see
--- that use's globals and their global writes are dropped with it.
+-- that use's globals and their global writes are dropped with it. The host makes each use's environment (a
+-- new table with `env_meta`, whose `__index` is `top`, and whose `_G` is itself) and points P_meta's `__index`
+-- and `__newindex` at it.
 local pg = setmetatable({}, { __index = base })
 local P_meta = { __index = pg, __newindex = pg, __metatable = false }
 local P = setmetatable({}, P_meta)
 rawset(pg, "_G", P)
 internals.prelude_env = P
+-- The environment `load` defaults to: the prelude's globals while the prelude runs, then the current use's.
+current_env = function() return rawget(P_meta, "__index") end
 
 local top = {}
 local env_meta = { __index = top, __metatable = false }
 
--- What a strict reset verifies, besides the metatables: the prelude's environment and every read-only view
--- of a library or prelude global are still empty.
-local must_stay_empty, must_stay_empty_names = { P }, { "the prelude's own environment" }
-local function watch(p, name)
-  must_stay_empty[#must_stay_empty + 1] = p
-  must_stay_empty_names[#must_stay_empty_names + 1] = "read-only table '" .. name .. "'"
-end
-for p, name in next, lib_proxies do
-  watch(p, name)
-end
-
-local function check()
-  for i = 1, #must_stay_empty do
-    if next(must_stay_empty[i]) ~= nil then return must_stay_empty_names[i] .. " was given a raw field" end
-  end
-  if rawget(smt, "__index") ~= string or rawget(smt, "__metatable") ~= false then
-    return "the string metatable was changed"
-  end
-  if rawget(env_meta, "__index") ~= top or rawget(P_meta, "__index") ~= state.env then
-    return "an environment metatable was changed"
-  end
-  return nil
-end
-
--- Gives the next use a fresh environment; with `verify`, also answers what differs from the baseline.
-local function new_env(verify)
-  local mismatch = verify and check() or nil
-  local env = setmetatable({}, env_meta)
-  rawset(env, "_G", env)
-  P_meta.__index = env
-  P_meta.__newindex = env
-  state.env = env
-  return env, mismatch
-end
-internals.new_env = new_env
-
+-- Returns what the host needs to make and verify environments.
 function internals.finish()
   for k, v in next, base do
     top[k] = v
@@ -320,7 +306,16 @@ function internals.finish()
       top[k] = v
     end
   end
-  return (new_env(false))
+  return {
+    top = top,
+    env_meta = env_meta,
+    prelude_env = P,
+    prelude_meta = P_meta,
+    string_meta = smt,
+    string = string,
+    watched = watched,
+    watched_names = watched_names,
+  }
 end
 
 return internals

@@ -29,3 +29,27 @@ fn an_instance_works_on_another_thread() {
     let engine = LuaEngine::new(EngineConfig::new("")).unwrap();
     assert!(engine.memory_usage(&mut vm).is_some());
 }
+
+#[test]
+fn a_new_instance_holds_no_garbage() {
+    // Creation ends with a full collection, so an instance enters the pool holding only what it needs.
+    use pool_core::{EngineConfig, Isolation, ScriptEngine};
+    for isolation in [Isolation::Strict, Isolation::Scrub, Isolation::None] {
+        let engine = LuaEngine::new(
+            EngineConfig::new(
+                "Config = { a = { 1, 2, 3 }, b = 'x' } function handle() return 1 end",
+            )
+            .isolation(isolation),
+        )
+        .unwrap();
+        let mut vm = engine.create().unwrap();
+        let created = engine.memory_usage(&mut vm).unwrap();
+        vm.lua().gc_collect().unwrap();
+        vm.lua().gc_collect().unwrap();
+        let collected = engine.memory_usage(&mut vm).unwrap();
+        assert!(
+            created <= collected + 256,
+            "{isolation}: {created} bytes after create, {collected} after a full collection"
+        );
+    }
+}

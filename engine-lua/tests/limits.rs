@@ -214,3 +214,136 @@ fn zero_limits_are_rejected() {
         assert!(err.message().contains("limits."), "names the key: {err}");
     }
 }
+
+#[test]
+fn the_heap_keeps_an_allowance_for_the_allocator() {
+    // Lua may count at most 7/8 of memory_mb: the rest is the system allocator's overhead on Lua's small blocks.
+    let e = small_memory_engine(4);
+    let mut vm = e.create().unwrap();
+    eval_err(
+        &e,
+        &mut vm,
+        "local t = {} local i = 0 while true do i = i + 1 t[i] = {i} end",
+        ErrorKind::Memory,
+    );
+    let used = e.memory_usage(&mut vm).unwrap();
+    let limit = 4 << 20;
+    assert!(
+        used <= limit - limit / 8,
+        "Lua holds {used} bytes, over 7/8 of {limit}"
+    );
+    assert!(used > limit / 2, "the script got most of its heap: {used}");
+}
+
+#[test]
+fn the_limit_holds_after_calls_and_resets() {
+    // Calls and resets write to the state from the host without the limit when it cannot be reached; it must be
+    // back in place for the script.
+    let e = LuaEngine::new(
+        EngineConfig::new("function handle(input) return #input.items end").limits(Limits {
+            timeout: Duration::from_secs(5),
+            memory_mb: 4,
+            stack_kb: 1024,
+        }),
+    )
+    .unwrap();
+    let mut vm = e.create().unwrap();
+    let input = serde_json::json!({ "items": (1..=100).collect::<Vec<i32>>(), "name": "x" });
+    for _ in 0..3 {
+        assert_eq!(
+            e.call(&mut vm, "handle", std::slice::from_ref(&input))
+                .unwrap(),
+            serde_json::json!(100)
+        );
+        e.reset(&mut vm).unwrap();
+    }
+    eval_err(
+        &e,
+        &mut vm,
+        "return #string.rep('x', 8 * 1024 * 1024)",
+        ErrorKind::Memory,
+    );
+}
+
+#[test]
+fn arguments_past_the_limit_end_with_memory() {
+    // Too big to convert unmetered: converted under the limit, which stops it.
+    let e = LuaEngine::new(
+        EngineConfig::new("function handle(input) return #input end").limits(Limits {
+            timeout: Duration::from_secs(5),
+            memory_mb: 1,
+            stack_kb: 1024,
+        }),
+    )
+    .unwrap();
+    let mut vm = e.create().unwrap();
+    let big = serde_json::json!((0..200_000).collect::<Vec<i32>>());
+    let err = e.call(&mut vm, "handle", &[big]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Memory, "{err}");
+    // A small argument still converts on a fresh instance.
+    let mut vm = e.create().unwrap();
+    assert_eq!(
+        e.call(&mut vm, "handle", &[serde_json::json!([1, 2, 3])])
+            .unwrap(),
+        serde_json::json!(3)
+    );
+}
+
+#[test]
+fn looking_up_the_function_runs_under_the_limits() {
+    // Without strict isolation a script may give the global table an __index function, which the lookup of a
+    // missing function runs: under the memory limit like any other Lua code.
+    let e = LuaEngine::new(
+        EngineConfig::new("")
+            .isolation(pool_core::Isolation::None)
+            .limits(Limits {
+                timeout: Duration::from_secs(5),
+                memory_mb: 4,
+                stack_kb: 1024,
+            }),
+    )
+    .unwrap();
+    let mut vm = e.create().unwrap();
+    eval(
+        &e,
+        &mut vm,
+        "setmetatable(_G, { __index = function() return string.rep('x', 8 * 1024 * 1024) end }) return nil",
+    );
+    let err = e.call(&mut vm, "missing", &[]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Memory, "{err}");
+}
+
+#[test]
+fn calls_to_different_functions_find_each() {
+    let e = LuaEngine::new(EngineConfig::new(
+        "function a() return 'a' end function b() return 'b' end",
+    ))
+    .unwrap();
+    let mut vm = e.create().unwrap();
+    for name in ["a", "b", "a", "a", "b"] {
+        assert_eq!(e.call(&mut vm, name, &[]).unwrap(), serde_json::json!(name));
+    }
+    // A use's own global shadows the prelude's until the reset.
+    eval(&e, &mut vm, "a = function() return 'shadow' end return nil");
+    assert_eq!(
+        e.call(&mut vm, "a", &[]).unwrap(),
+        serde_json::json!("shadow")
+    );
+    e.reset(&mut vm).unwrap();
+    assert_eq!(e.call(&mut vm, "a", &[]).unwrap(), serde_json::json!("a"));
+}
+
+#[test]
+fn a_limit_the_host_set_is_kept() {
+    let e = small_memory_engine(4);
+    let mut vm = e.create().unwrap();
+    vm.lua().set_memory_limit(1 << 20).unwrap();
+    eval(&e, &mut vm, "x = 1 return nil");
+    e.reset(&mut vm).unwrap();
+    eval_err(
+        &e,
+        &mut vm,
+        "return #string.rep('x', 2 * 1024 * 1024)",
+        ErrorKind::Memory,
+    );
+}

@@ -199,3 +199,20 @@ fn the_host_globals_are_empty() {
         "only the sandbox environments hold globals"
     );
 }
+
+#[test]
+fn load_in_the_prelude_uses_the_prelude_globals() {
+    // While the prelude runs, a chunk loaded without an environment reads and writes the prelude's globals.
+    let prelude = "load('base_value = 41')() answer = load('return base_value + 1')() \
+                   function handle() return answer end";
+    for isolation in POLICIES {
+        let e = common::engine_with(prelude, isolation);
+        let mut vm = e.create().unwrap();
+        assert_eq!(
+            e.call(&mut vm, "handle", &[]).unwrap(),
+            json!(42),
+            "{isolation}"
+        );
+        assert_eq!(eval(&e, &mut vm, "base_value"), json!(41), "{isolation}");
+    }
+}
