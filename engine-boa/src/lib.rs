@@ -122,6 +122,8 @@
 //! same holds for the set-up scripts). `new` parses it once, standalone, to report syntax errors with their line,
 //! then creates a trial instance to report a prelude that throws.
 
+#![forbid(unsafe_code)]
+
 mod convert;
 mod jobs;
 mod scan;

@@ -1,5 +1,5 @@
 //! The state behind the runtime's interrupt handler: the wall-clock deadline of the current operation, and the
-//! limit (time, stack) that a script ran into during it.
+//! limit (time, stack, memory) that a script ran into during it.
 
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,6 +13,9 @@ pub(crate) enum Tripped {
     Timeout,
     /// The script reached the stack limit (seen by the interrupt handler on the native stack).
     Stack,
+    /// The allocator refused an allocation that would have taken the heap past the memory limit
+    /// ([`crate::heap::Heap`]).
+    Memory,
 }
 
 impl Tripped {
@@ -20,6 +23,7 @@ impl Tripped {
         match self {
             Tripped::Timeout => 1,
             Tripped::Stack => 2,
+            Tripped::Memory => 3,
         }
     }
 
@@ -27,6 +31,7 @@ impl Tripped {
         match code {
             1 => Some(Tripped::Timeout),
             2 => Some(Tripped::Stack),
+            3 => Some(Tripped::Memory),
             _ => None,
         }
     }
@@ -125,7 +130,7 @@ impl Deadline {
     }
 
     /// Records that the current operation ran into `limit` (the first one recorded wins). Ignored when no
-    /// operation is armed.
+    /// operation is armed (the allocator also keeps a refusal of its own, see [`crate::heap::Heap::refused`]).
     pub(crate) fn trip(&self, limit: Tripped) {
         if self.at.load(Ordering::Relaxed) != 0 {
             let _ = self.tripped.compare_exchange(

@@ -23,8 +23,8 @@ pub(crate) enum Phase {
     Internal,
 }
 
-/// Describes `failure`. If the operation ran into a limit (the deadline, or a stack overflow that the script may
-/// have caught) this is that limit's kind whatever the exception says (the interruption is an
+/// Describes `failure`. If the operation ran into a limit (the deadline, or a stack overflow or refused allocation
+/// that the script may have caught) this is that limit's kind whatever the exception says (the interruption is an
 /// uncatchable `InternalError: interrupted`, and a script may have turned it into something else).
 pub(crate) fn describe(
     ctx: &Ctx<'_>,
@@ -64,6 +64,7 @@ pub(crate) fn tripped(deadline: &Deadline, limits: &Limits) -> Option<ScriptErro
     Some(match deadline.tripped()? {
         Tripped::Timeout => ScriptError::timeout(limits.timeout),
         Tripped::Stack => stack(limits),
+        Tripped::Memory => memory(limits),
     })
 }
 

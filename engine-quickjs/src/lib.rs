@@ -47,15 +47,25 @@
 //!   script code there only through `Error.prepareStackTrace` and `Error.stackTraceLimit` (quickjs-ng's
 //!   V8-style settings): both are read-only (`undefined` and 10) under every isolation policy, so that a script
 //!   cannot install a looping hook that escapes the time limit.
-//! - `memory_mb`: the runtime's allocation limit (the whole instance: built-ins, prelude and request data). Kind
-//!   `memory`. **Known gap**: QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS
-//!   tells nobody but the script about it (there is no out-of-memory callback in its API or in rquickjs's safe
-//!   API). A script that catches it can carry on: one that retries ends with `timeout` instead of `memory`, and one
-//!   that catches a single failed allocation (`try { 'y'.repeat(2 ** 28) } catch (e) {}`) can finish normally,
-//!   its instance kept. Also, while the heap is full to the limit QuickJS cannot allocate the error object of the
-//!   time limit's interruption and throws `null` instead, which a script can catch: a script that keeps the heap
-//!   full and catches everything overruns its time limit until an interruption finds room (about 1 s past a
-//!   200 ms limit in a test).
+//! - `memory_mb`: enforced by the runtime's allocator, over the whole instance (built-ins, prelude and request
+//!   data). Kind `memory`. QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS's
+//!   own memory limit tells nobody but the script, so it is not used: every runtime allocates through a wrapper
+//!   around rquickjs's `RustAllocator` (module `alloc`, see [Unsafe code](#unsafe-code)) that counts the usable
+//!   size of every block QuickJS holds and refuses an allocation, or the growth of a reallocation, that would take
+//!   the count past the limit. A refusal is recorded where the interrupt handler sees it: as for the time limit,
+//!   the handler then interrupts (uncatchably) until the operation returns, and the operation fails with kind
+//!   `memory` whatever the script did with the error, even when it caught the error and returned normally (the
+//!   interruption comes at the handler's next poll, every few thousand function calls and loop iterations). A
+//!   refusal during creation (the prelude, the lockdown, or building the context) fails the creation, and an
+//!   instance that ever had an allocation refused reports itself broken. Once an operation has hit a limit, the
+//!   allocator allows a reserve past the limit (1 MiB or 1/16 of the limit, whichever is larger, at most half the
+//!   limit): half of it at the first refusal, so that QuickJS can allocate its out-of-memory error, and the rest
+//!   when the interrupt handler interrupts, so that the interruption's error object can be allocated even when
+//!   the script filled the first half (otherwise QuickJS throws `null`, which a script can catch). So the heap
+//!   stays within 1.5 times the limit. The limit counts QuickJS's 4 KiB arena pages whole (free slots included),
+//!   so it counts more than [`memory_usage`](pool_core::ScriptEngine::memory_usage) reports, which is still
+//!   QuickJS's own estimate of what its objects use (231 KB for an idle strict instance, against 368 KB counted by the
+//!   allocator: [`QuickJsVm::heap_bytes`]).
 //! - `stack_kb`: the runtime's stack limit; deep recursion ends with kind `stack` instead of overflowing the native
 //!   stack. QuickJS ignores limits above 16 MiB, so [`QuickJsEngine::new`] rejects a larger `stack_kb`. The thread
 //!   running the instance needs that much stack plus some margin (Rust threads get 2 MiB by default).
@@ -141,16 +151,27 @@
 //! `internal` error and the pool discards the instance. Under scrub, a replaced global value
 //! (`JSON.parse = f`, `handle = f`) is not detected; strict prevents it.
 //!
+//! # Unsafe code
+//! The crate denies `unsafe` code everywhere except in one module, `alloc`, which implements rquickjs's
+//! `Allocator` trait (an `unsafe trait` with `unsafe` methods, and the only way to give QuickJS an allocator) so
+//! that the host, not the script, learns that the memory limit was hit. The wrapper adds no memory handling of its
+//! own: every block comes from rquickjs's `RustAllocator` and goes back to it unchanged, each method forwarding the
+//! caller's pointer to the same method of `RustAllocator`, so the caller's contract is passed on unchanged. The
+//! wrapper only reads block sizes (through `RustAllocator::usable_size`, on blocks `RustAllocator` made) and
+//! returns null to refuse an allocation, which the trait allows. The accounting (module `heap`) is safe code.
+//!
 //! # Compiled prelude
 //! rquickjs offers no safe way to compile a script once and run the compiled form in another context, so every
 //! instance parses the prelude; [`QuickJsEngine::new`] creates and drops one instance to report prelude errors
 //! (syntax errors name the line) before any pool is built.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+mod alloc;
 mod convert;
 mod deadline;
 mod failure;
+mod heap;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,9 +182,11 @@ use rquickjs::context::EvalOptions;
 use rquickjs::function::Rest;
 use rquickjs::{Context, Ctx, Function, Persistent, Runtime};
 
+use crate::alloc::LimitedAllocator;
 use crate::convert::{Failure, FromJs, Key};
 use crate::deadline::Deadline;
-use crate::failure::{Phase, describe, tripped};
+use crate::failure::{Phase, describe, memory, tripped};
+use crate::heap::Heap;
 
 /// Largest `stack_kb` QuickJS honours; it treats larger limits as "no limit".
 pub const MAX_STACK_KB: u64 = 16 * 1024;
@@ -194,6 +217,7 @@ pub struct QuickJsVm {
     context: Context,
     runtime: Runtime,
     deadline: Arc<Deadline>,
+    heap: Arc<Heap>,
     broken: bool,
 }
 
@@ -202,6 +226,16 @@ impl std::fmt::Debug for QuickJsVm {
         f.debug_struct("QuickJsVm")
             .field("broken", &self.broken)
             .finish_non_exhaustive()
+    }
+}
+
+impl QuickJsVm {
+    /// The bytes the memory limit counts: the usable size of every block QuickJS holds from its allocator (its
+    /// 4 KiB arena pages for small objects, and larger blocks). More than
+    /// [`memory_usage`](pool_core::ScriptEngine::memory_usage), which is QuickJS's own estimate of what its
+    /// objects use (the free slots of arena pages are not in it).
+    pub fn heap_bytes(&self) -> usize {
+        self.heap.used()
     }
 }
 
@@ -287,7 +321,7 @@ impl QuickJsEngine {
             return Ok(());
         }
         let _armed = deadline.arm(limits.timeout.max(SETUP_TIMEOUT));
-        vm.context.with(|ctx| -> Result<(), ScriptError> {
+        let setup = vm.context.with(|ctx| -> Result<(), ScriptError> {
             let setup = |name: &str, source: &str| run_setup(&ctx, &deadline, limits, name, source);
             if self.strict() {
                 setup("lockdown", LOCKDOWN)?;
@@ -308,7 +342,11 @@ impl QuickJsEngine {
             helpers[SCRUB_FN] = scrub;
             helpers[CHECK_FN] = check;
             store_helpers(&ctx, helpers)
-        })
+        });
+        match tripped(&deadline, limits) {
+            Some(e) => Err(e),
+            None => setup,
+        }
     }
 
     /// Runs `body` under the deadline, then the pending jobs, then settles and converts the result.
@@ -317,8 +355,8 @@ impl QuickJsEngine {
         F: for<'js> FnOnce(&Ctx<'js>) -> Result<rquickjs::Value<'js>, Failure>,
     {
         let mut result = self.run_inner(vm, phase, body);
-        // A stack overflow that the script caught still fails the operation (the interrupt handler ended the rest
-        // of it, or it finished before the handler was polled again).
+        // A stack overflow or a refused allocation that the script caught still fails the operation (the interrupt
+        // handler ended the rest of it, or it finished before the handler was polled again).
         if let Some(e) = tripped(&vm.deadline, &self.config.limits) {
             result = Err(e);
         }
@@ -420,7 +458,7 @@ impl QuickJsEngine {
         let limits = &self.config.limits;
         let deadline = Arc::clone(&vm.deadline);
         let _armed = deadline.arm(limits.timeout);
-        vm.context.with(|ctx| {
+        let result = vm.context.with(|ctx| {
             let (scrub, check) = {
                 let helpers = ctx.userdata::<Helpers<'_>>();
                 let get = |i: usize| helpers.as_ref().and_then(|h| h.get(i).cloned().flatten());
@@ -446,7 +484,12 @@ impl QuickJsEngine {
                 ));
             }
             Ok(())
-        })
+        });
+        // A limit the reset ran into fails it even if the scrub went on (a refused allocation it survived).
+        match tripped(&deadline, limits) {
+            Some(e) => Err(e),
+            None => result,
+        }
     }
 }
 
@@ -511,17 +554,28 @@ impl ScriptEngine for QuickJsEngine {
 
     fn create(&self) -> Result<QuickJsVm, ScriptError> {
         let limits = &self.config.limits;
-        let runtime = Runtime::new().map_err(|e| {
-            ScriptError::new(
-                ErrorKind::Internal,
-                format!("cannot create a QuickJS runtime: {e}"),
-            )
-        })?;
-        runtime.set_memory_limit(limits.memory_bytes());
-        runtime.set_max_stack_size(limits.stack_bytes());
         let deadline = Arc::new(Deadline::new(limits.stack_bytes()));
+        let heap = Arc::new(Heap::new(limits.memory_bytes(), Arc::clone(&deadline)));
+        // The allocator enforces the memory limit. QuickJS's own limit (`set_memory_limit`) is left unset: it
+        // would refuse before the allocator is asked, and tell nobody but the script.
+        let runtime =
+            Runtime::new_with_alloc(LimitedAllocator::new(Arc::clone(&heap))).map_err(|e| {
+                ScriptError::new(
+                    ErrorKind::Internal,
+                    format!("cannot create a QuickJS runtime: {e}"),
+                )
+            })?;
+        runtime.set_max_stack_size(limits.stack_bytes());
         let handler_deadline = Arc::clone(&deadline);
-        runtime.set_interrupt_handler(Some(Box::new(move || handler_deadline.interrupt())));
+        let handler_heap = Arc::clone(&heap);
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            let stop = handler_deadline.interrupt();
+            if stop {
+                // Room for the interruption's error object, even on a full heap.
+                handler_heap.open_reserve();
+            }
+            stop
+        })));
         let context = Context::full(&runtime).map_err(|e| match e {
             rquickjs::Error::Allocation => ScriptError::new(
                 ErrorKind::Memory,
@@ -530,6 +584,7 @@ impl ScriptEngine for QuickJsEngine {
                     limits.memory_mb
                 ),
             ),
+            _ if heap.refused() => memory(limits),
             e => ScriptError::new(
                 ErrorKind::Internal,
                 format!("cannot create a QuickJS context: {e}"),
@@ -539,9 +594,14 @@ impl ScriptEngine for QuickJsEngine {
             context,
             runtime,
             deadline,
+            heap,
             broken: false,
         };
         self.init(&mut vm)?;
+        // A refusal fails the creation even where no operation was armed to record it (building the context).
+        if vm.heap.refused() {
+            return Err(memory(limits));
+        }
         Ok(vm)
     }
 
@@ -616,7 +676,8 @@ impl ScriptEngine for QuickJsEngine {
     }
 
     fn is_broken(&self, vm: &mut QuickJsVm) -> bool {
-        vm.broken
+        // An instance whose allocation was ever refused is discarded, whatever its operation reported.
+        vm.broken || vm.heap.refused()
     }
 
     fn memory_usage(&self, vm: &mut QuickJsVm) -> Option<usize> {

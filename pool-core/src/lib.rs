@@ -38,6 +38,8 @@
 //! # Engines that are not `Send`
 //! [`Carrier`] runs each instance on its own thread and hands the pool a `Send` handle; see its module docs.
 
+#![forbid(unsafe_code)]
+
 pub mod carrier;
 pub mod clock;
 pub mod config;

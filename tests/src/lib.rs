@@ -4,6 +4,8 @@
 //! it speaks. Checks go through a real [`Pool`], as users do, so they also prove that what an engine reports
 //! (error kinds, broken instances, failed resets) makes the pool discard the right instances.
 
+#![forbid(unsafe_code)]
+
 pub mod child;
 pub mod hostile;
 

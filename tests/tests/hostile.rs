@@ -27,57 +27,13 @@ fn proc_status_kb(field: &str) -> usize {
 /// How long a child process may run before it counts as hung.
 const CHILD_LIMIT: Duration = Duration::from_secs(90);
 
-/// KNOWN QUICKJS FAILURES, reported to the lead (engine-quickjs is owned by another engineer and was being edited
-/// while this suite was written). Each entry is a case name (or, for the state group, a writer) and what QuickJS
-/// does instead. The suite still runs these cases on QuickJS: their failures are printed, not fatal, and a known
-/// failure that starts passing fails the test so that this list is kept true.
-const QUICKJS_KNOWN: &[(&str, &str)] = &[
-    (
-        "out-of-memory caught by the script and retried",
-        "QuickJS's out-of-memory error is catchable: the script retries until the timeout (kind timeout, not memory)",
-    ),
-    (
-        "out-of-memory caught while building a string",
-        "QuickJS's out-of-memory error is catchable: `try { 'y'.repeat(2 ** 28) } catch (e) {}` completes and the call succeeds",
-    ),
-];
-
 fn report(engine: &str, group: &str, failures: &[String]) {
-    let known = |f: &String| {
-        engine == "quickjs"
-            && QUICKJS_KNOWN
-                .iter()
-                .any(|(case, _)| f.starts_with(&format!("quickjs / {case}:")))
-    };
-    let (known_failures, failures): (Vec<String>, Vec<String>) =
-        failures.iter().cloned().partition(known);
-    for f in &known_failures {
-        println!("KNOWN QUICKJS FAILURE (reported to the lead): {f}");
-    }
     assert!(
         failures.is_empty(),
         "{engine}: {} {group} case(s) failed:\n{}",
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// Fails when a known QuickJS failure of `cases` no longer fails (so that [`QUICKJS_KNOWN`] stays true).
-fn check_known(engine: &str, cases: &[hostile::Case], failures: &[String]) {
-    if engine != "quickjs" {
-        return;
-    }
-    for case in cases.iter().filter(|c| c.js.is_some()) {
-        if QUICKJS_KNOWN.iter().any(|(k, _)| *k == case.name) {
-            assert!(
-                failures
-                    .iter()
-                    .any(|f| f.starts_with(&format!("quickjs / {}:", case.name))),
-                "quickjs: the known failure {:?} passes now: remove it from QUICKJS_KNOWN",
-                case.name
-            );
-        }
-    }
 }
 
 macro_rules! hostile {
@@ -133,7 +89,6 @@ macro_rules! hostile {
                             failures.push(f);
                         }
                     }
-                    check_known(e.name, hostile::STACK_CASES, &failures);
                     report(e.name, "stack", &failures);
                 });
             }
@@ -208,7 +163,6 @@ macro_rules! hostile {
                         assert!(peak <= limit, "{}: heap {peak} over the limit {limit}", e.name);
                         assert!(hwm_growth <= limit * 2, "{}: peak growth {hwm_growth} over 2 x {limit}", e.name);
                     }
-                    check_known(e.name, hostile::MEMORY_CASES, &failures);
                     report(e.name, "memory", &failures);
                 });
             }
@@ -220,19 +174,10 @@ macro_rules! hostile {
                     Lang::Js => hostile::JS_STATE,
                     Lang::Lua => hostile::LUA_STATE,
                 };
-                let (known, cases): (Vec<_>, Vec<_>) = cases
-                    .iter()
-                    .copied()
-                    .partition(|(writer, _)| e.name == "quickjs" && QUICKJS_KNOWN.iter().any(|(k, _)| k == writer));
-                let observed = e.isolation_cases(&cases, Isolation::Strict, 300, 0x0bad);
+                let observed = e.isolation_cases(cases, Isolation::Strict, 300, 0x0bad);
                 assert_eq!(observed, 0, "{}: state leaked between uses", e.name);
-                for pair in known {
-                    let leaks = e.isolation_cases(&[pair], Isolation::Strict, 3, 1);
-                    println!("KNOWN QUICKJS FAILURE (reported to the lead): {pair:?}: {leaks} of 3 readers saw the writer");
-                    assert!(leaks > 0, "quickjs: the known leak {pair:?} is fixed: remove it from QUICKJS_KNOWN");
-                }
                 // The readers are sensitive: without a reset most of them see their writer.
-                let unisolated = e.isolation_cases(&cases, Isolation::None, 100, 0x0bad);
+                let unisolated = e.isolation_cases(cases, Isolation::None, 100, 0x0bad);
                 assert!(unisolated > 0, "{}: the state readers never saw their writers", e.name);
             }
 

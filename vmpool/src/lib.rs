@@ -5,6 +5,8 @@
 //! `quickjs` ([`quickjs`], QuickJS through rquickjs), `lua` ([`lua`], Lua 5.4 through mlua) and `boa` ([`boa`],
 //! Boa, carried on dedicated threads because its `Context` is not `Send`).
 
+#![forbid(unsafe_code)]
+
 pub use pool_core::*;
 
 /// The QuickJS adapter (feature `quickjs`).
