@@ -935,7 +935,21 @@ impl<E: ScriptEngine> Inner<E> {
 
     /// Takes back an instance from a guard; `reason` says why it must be destroyed, if it must.
     #[inline(always)]
-    pub(crate) fn release(&self, vm: E::Vm, tag: Tag, mut reason: Option<DestroyReason>) {
+    pub(crate) fn release(&self, vm: E::Vm, tag: Tag, reason: Option<DestroyReason>) {
+        // The common case, decided before the lock: nothing to retire, no book to settle.
+        if reason.is_none() && tag.uses < self.max_uses && !self.books_on_release {
+            let st = lock(&self.state);
+            self.put_back(st, vm, tag, None);
+        } else {
+            self.release_with_checks(vm, tag, reason);
+        }
+    }
+
+    /// [`release`](Inner::release) of an instance that may have to be retired (`reason`, `max_uses`) or whose
+    /// book must be settled (leak detection, `max_lifetime`).
+    #[cold]
+    #[inline(never)]
+    fn release_with_checks(&self, vm: E::Vm, tag: Tag, mut reason: Option<DestroyReason>) {
         if tag.uses >= self.max_uses {
             reason.get_or_insert(DestroyReason::MaxUses);
         }
@@ -943,8 +957,20 @@ impl<E: ScriptEngine> Inner<E> {
         if self.books_on_release {
             self.settle_book(&mut st, tag, &mut reason);
         }
-        // The common case: back to the idle list, nobody waiting. (`total()` still counts this instance, so
-        // `<=` means the pool has not been shrunk below what it holds.)
+        self.put_back(st, vm, tag, reason);
+    }
+
+    /// Returns an instance to the idle list and wakes a waiter, or destroys it when `reason` says so, the pool is
+    /// closed or it was shrunk below what it holds (the lock is released here).
+    #[inline(always)]
+    fn put_back(
+        &self,
+        mut st: MutexGuard<'_, State<E::Vm>>,
+        vm: E::Vm,
+        tag: Tag,
+        reason: Option<DestroyReason>,
+    ) {
+        // `total()` still counts this instance, so `<=` means the pool has not been shrunk below what it holds.
         if reason.is_none() && !st.closed && st.total() <= st.max_size {
             st.idle.push(Slot { vm, tag });
             if st.waiters.is_empty() {
