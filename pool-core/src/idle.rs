@@ -23,11 +23,10 @@ impl<E: ScriptEngine> Inner<E> {
         let mut evicted = Vec::new();
         // Past max_lifetime: always, even below the floor (the floor is refilled below).
         let mut i = 0;
-        while i < st.idle.len() {
-            let tag = st.idle[i].tag;
+        while let Some(tag) = st.idle.get(i).map(|slot| slot.tag) {
             if st.book(tag).expires_at.reached_by(now_stamp) {
                 st.close_book(tag);
-                evicted.push(st.idle.remove(i));
+                evicted.extend(st.idle.remove(i));
                 report.evicted_lifetime += 1;
             } else {
                 i += 1;
@@ -37,7 +36,9 @@ impl<E: ScriptEngine> Inner<E> {
         // returning one does not read the clock, so eviction may come up to one cleanup_interval later than
         // idle_timeout alone would say.
         for i in 0..st.idle.len() {
-            let tag = st.idle[i].tag;
+            let Some(tag) = st.idle.get(i).map(|slot| slot.tag) else {
+                break;
+            };
             let book = st.book(tag);
             if book.idle_since.is_none() || book.idle_uses != tag.uses {
                 book.idle_since = now_stamp;
@@ -48,14 +49,14 @@ impl<E: ScriptEngine> Inner<E> {
         let floor = self.floor(&st);
         let idle_timeout = self.config.idle_timeout;
         while st.total() > floor {
-            let Some(tag) = st.idle.first().map(|slot| slot.tag) else {
+            let Some(tag) = st.idle.get(0).map(|slot| slot.tag) else {
                 break;
             };
             if st.book(tag).idle_since.elapsed_at(now_stamp) <= idle_timeout {
                 break;
             }
             st.close_book(tag);
-            evicted.push(st.idle.remove(0));
+            evicted.extend(st.idle.remove(0));
             report.evicted_idle += 1;
         }
         st.destroyed

@@ -96,12 +96,12 @@ pub(crate) struct Lease {
 /// 128 bytes of [`Inner::state`] and a contended pool moves as few cache lines between cores as it can.
 #[repr(C)]
 pub(crate) struct State<V> {
-    /// Idle instances; the back is the most recently returned (handed out first), the front the longest idle.
-    pub(crate) idle: Vec<Slot<V>>,
+    /// Idle instances.
+    pub(crate) idle: IdleList<V>,
+    pub(crate) total_uses: u64,
     /// Instances alive: in use or idle (one per open book). Acquire and release leave it alone; the number in
     /// use is `live - idle.len()`.
     pub(crate) live: usize,
-    pub(crate) total_uses: u64,
     pub(crate) creating: usize,
     pub(crate) max_size: usize,
     pub(crate) closed: bool,
@@ -118,6 +118,79 @@ pub(crate) struct State<V> {
     pub(crate) leaks_suspected: u64,
 }
 
+/// The idle instances, in the order they were returned: index 0 is the longest idle, the last the most recently
+/// returned (handed out first). The most recent one is kept in the pool's state itself rather than in the
+/// list's buffer, so that an acquire and release that find it touch one cache line fewer.
+#[repr(C)]
+pub(crate) struct IdleList<V> {
+    top: Option<Slot<V>>,
+    rest: Vec<Slot<V>>,
+}
+
+impl<V> Default for IdleList<V> {
+    fn default() -> Self {
+        Self {
+            top: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<V> IdleList<V> {
+    pub(crate) fn len(&self) -> usize {
+        self.rest.len() + usize::from(self.top.is_some())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.top.is_none() && self.rest.is_empty()
+    }
+
+    /// Adds the most recently returned instance. (`top`, when set, is the most recent; when it is empty, the
+    /// most recent is the last of `rest`.)
+    #[inline(always)]
+    pub(crate) fn push(&mut self, slot: Slot<V>) {
+        if let Some(older) = self.top.replace(slot) {
+            self.rest.push(older);
+        }
+    }
+
+    /// Takes the most recently returned instance.
+    #[inline(always)]
+    pub(crate) fn pop(&mut self) -> Option<Slot<V>> {
+        match self.top.take() {
+            Some(slot) => Some(slot),
+            None => self.rest.pop(),
+        }
+    }
+
+    /// The instance at `index` (0: the longest idle).
+    pub(crate) fn get(&self, index: usize) -> Option<&Slot<V>> {
+        match self.rest.get(index) {
+            Some(slot) => Some(slot),
+            None if index == self.rest.len() => self.top.as_ref(),
+            None => None,
+        }
+    }
+
+    /// Removes the instance at `index` (0: the longest idle).
+    pub(crate) fn remove(&mut self, index: usize) -> Option<Slot<V>> {
+        if index < self.rest.len() {
+            Some(self.rest.remove(index))
+        } else if index == self.rest.len() {
+            self.top.take()
+        } else {
+            None
+        }
+    }
+
+    /// Takes every idle instance.
+    pub(crate) fn take_all(&mut self) -> Vec<Slot<V>> {
+        let mut all = std::mem::take(&mut self.rest);
+        all.extend(self.top.take());
+        all
+    }
+}
+
 /// What a caller may do next.
 enum Take<V> {
     Idle(Slot<V>),
@@ -130,7 +203,7 @@ enum Take<V> {
 impl<V> State<V> {
     fn new(max_size: usize) -> Self {
         Self {
-            idle: Vec::new(),
+            idle: IdleList::default(),
             live: 0,
             creating: 0,
             max_size,
@@ -677,7 +750,7 @@ where
             if st.idle.is_empty() {
                 break;
             }
-            let slot = st.idle.remove(0);
+            let Some(slot) = st.idle.remove(0) else { break };
             st.close_book(slot.tag);
             dropped.push(slot);
         }
@@ -1041,7 +1114,7 @@ impl<E: ScriptEngine> Inner<E> {
             return;
         }
         st.closed = true;
-        let idle = std::mem::take(&mut st.idle);
+        let idle = st.idle.take_all();
         st.destroyed.add(DestroyReason::Closed, idle.len() as u64);
         for slot in &idle {
             st.close_book(slot.tag);
@@ -1271,5 +1344,49 @@ impl<E: ScriptEngine> Drop for AcquireFuture<E> {
                 w.wake();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IdleList, Slot, Tag};
+
+    fn slot(n: u64) -> Slot<u64> {
+        Slot {
+            vm: n,
+            tag: Tag { uses: n, book: 0 },
+        }
+    }
+
+    fn order(list: &IdleList<u64>) -> Vec<u64> {
+        (0..list.len()).map(|i| list.get(i).unwrap().vm).collect()
+    }
+
+    #[test]
+    fn idle_list_keeps_return_order_and_hands_out_the_most_recent() {
+        let mut list = IdleList::default();
+        assert!(list.is_empty() && list.pop().is_none());
+        for n in 1..=3 {
+            list.push(slot(n));
+        }
+        assert_eq!(order(&list), [1, 2, 3]);
+        assert_eq!(list.pop().map(|s| s.vm), Some(3));
+        assert_eq!(
+            list.pop().map(|s| s.vm),
+            Some(2),
+            "then the next most recent"
+        );
+        list.push(slot(4));
+        list.push(slot(5));
+        assert_eq!(order(&list), [1, 4, 5]);
+        assert_eq!(list.remove(0).map(|s| s.vm), Some(1), "the longest idle");
+        assert_eq!(list.remove(1).map(|s| s.vm), Some(5));
+        assert!(list.remove(1).is_none());
+        assert_eq!(order(&list), [4]);
+        list.push(slot(6));
+        let all: Vec<u64> = list.take_all().into_iter().map(|s| s.vm).collect();
+        assert_eq!(all, [4, 6]);
+        assert!(list.is_empty());
+        assert_eq!(list.len(), 0);
     }
 }
