@@ -20,9 +20,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::engine::{ScriptEngine, Value};
 use crate::error::{EngineError, ErrorKind, panic_message};
@@ -89,13 +89,10 @@ impl<E: ScriptEngine> Carrier<E> {
             vm.lost = true;
             return Err(CarrierError::Lost);
         }
-        let answer = match deadline {
-            Some(limit) => vm.rx.recv_timeout(limit).map_err(|e| match e {
-                RecvTimeoutError::Timeout => CarrierError::Timeout(limit),
-                RecvTimeoutError::Disconnected => CarrierError::Lost,
-            }),
-            None => vm.rx.recv().map_err(|_| CarrierError::Lost),
-        };
+        let answer = recv_soon(&vm.rx, deadline).map_err(|e| match (e, deadline) {
+            (RecvTimeoutError::Timeout, Some(limit)) => CarrierError::Timeout(limit),
+            _ => CarrierError::Lost,
+        });
         if answer.is_err() {
             // A late answer would belong to this request, not the next: the handle is unusable from here on.
             vm.lost = true;
@@ -279,6 +276,32 @@ impl<E: ScriptEngine> ScriptEngine for Carrier<E> {
     }
 }
 
+/// How long each side of a carrier keeps polling its channel, yielding the CPU between polls, before it blocks.
+/// A blocked thread can take tens of microseconds to wake when its core is idle (on a virtual machine, an idle
+/// vCPU is descheduled), which would dominate a short call; an answer or the next request (the reset right after
+/// a call) usually comes within this.
+pub const POLL_BEFORE_BLOCKING: Duration = Duration::from_micros(50);
+
+/// Receives from `rx`: polls for up to [`POLL_BEFORE_BLOCKING`], then blocks, in all for at most `limit`.
+fn recv_soon<T>(rx: &Receiver<T>, limit: Option<Duration>) -> Result<T, RecvTimeoutError> {
+    let start = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(value) => return Ok(value),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => {}
+        }
+        if start.elapsed() >= POLL_BEFORE_BLOCKING {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    match limit {
+        Some(limit) => rx.recv_timeout(limit.saturating_sub(start.elapsed())),
+        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+    }
+}
+
 /// The instance's thread: create, then answer requests until the handle goes away or the engine panics.
 fn serve<E: ScriptEngine>(
     engine: &E,
@@ -295,7 +318,7 @@ fn serve<E: ScriptEngine>(
     if responses.send(Response::Created(Ok(()))).is_err() {
         return;
     }
-    while let Ok(request) = requests.recv() {
+    while let Ok(request) = recv_soon(requests, None) {
         let answer = catch_unwind(AssertUnwindSafe(|| match request {
             Request::Eval(source) => Response::Value(engine.eval(&mut vm, &source)),
             Request::Call(function, args) => {
