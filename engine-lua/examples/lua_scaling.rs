@@ -1,5 +1,5 @@
 //! Measures how the Lua adapter alone scales from 1 to 2 threads (run in release, on an otherwise idle machine):
-//! `cargo run --release -p engine-lua --example measure_scaling`
+//! `cargo run --release -p engine-lua --example lua_scaling`
 //!
 //! Each request is a call of the JSON handler plus the strict reset with verification, on 2 instances that are
 //! either pinned (one per thread) or shared through a mutex-protected queue (oldest idle first, so that they

@@ -1,7 +1,7 @@
 //! Measures (release) what the Boa adapter costs: a new context, a new instance per isolation policy, each
 //! policy's reset, a warm call of a JSON handler, and process RSS over 10 000 reset cycles (the leak probe).
 //!
-//! `cargo run --release -p engine-boa --example measure_isolation`
+//! `cargo run --release -p engine-boa --example boa_isolation`
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Measures the Lua adapter's costs (run in release):
-//! `cargo run --release -p engine-lua --example measure_isolation`
+//! `cargo run --release -p engine-lua --example lua_isolation`
 //!
 //! Prints the median of several rounds for: creating an instance with the prelude, a warm handler call, the
 //! reset of each isolation policy (with and without verification), and alternatives for strict isolation built
