@@ -96,9 +96,9 @@ pub(crate) struct Lease {
 /// 128 bytes of [`Inner::state`] and a contended pool moves as few cache lines between cores as it can.
 #[repr(C)]
 pub(crate) struct State<V> {
-    /// Idle instances.
-    pub(crate) idle: IdleList<V>,
     pub(crate) total_uses: u64,
+    /// Idle instances (the two most recent fill the rest of the lock's cache line).
+    pub(crate) idle: IdleList<V>,
     /// Instances alive: in use or idle (one per open book). Acquire and release leave it alone; the number in
     /// use is `live - idle.len()`.
     pub(crate) live: usize,
@@ -119,45 +119,66 @@ pub(crate) struct State<V> {
 }
 
 /// The idle instances, in the order they were returned: index 0 is the longest idle, the last the most recently
-/// returned (handed out first). The most recent one is kept in the pool's state itself rather than in the
-/// list's buffer, so that an acquire and release that find it touch one cache line fewer.
+/// returned (handed out first). The two most recent are kept in the pool's state itself (`hot`, next to the lock)
+/// rather than in the list's buffer, so that acquires and releases that find them, as with two threads taking
+/// turns, touch one cache line.
+///
+/// Order: `rest`, then `hot[0]`, then `hot[1]`; `hot[1]` is set only when `hot[0]` is.
 #[repr(C)]
 pub(crate) struct IdleList<V> {
-    top: Option<Slot<V>>,
+    hot: [Option<Slot<V>>; 2],
     rest: Vec<Slot<V>>,
 }
 
 impl<V> Default for IdleList<V> {
     fn default() -> Self {
         Self {
-            top: None,
+            hot: [None, None],
             rest: Vec::new(),
         }
     }
 }
 
 impl<V> IdleList<V> {
+    fn hot_len(&self) -> usize {
+        usize::from(self.hot[0].is_some()) + usize::from(self.hot[1].is_some())
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.rest.len() + usize::from(self.top.is_some())
+        self.rest.len() + self.hot_len()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.top.is_none() && self.rest.is_empty()
+        self.hot[0].is_none() && self.rest.is_empty()
     }
 
-    /// Adds the most recently returned instance. (`top`, when set, is the most recent; when it is empty, the
-    /// most recent is the last of `rest`.)
+    /// Adds the most recently returned instance.
     #[inline(always)]
     pub(crate) fn push(&mut self, slot: Slot<V>) {
-        if let Some(older) = self.top.replace(slot) {
-            self.rest.push(older);
+        if self.hot[0].is_none() {
+            self.hot[0] = Some(slot);
+        } else if self.hot[1].is_none() {
+            self.hot[1] = Some(slot);
+        } else {
+            self.spill(slot);
         }
+    }
+
+    /// `push` with both hot places taken: the older of them moves to `rest`.
+    #[cold]
+    fn spill(&mut self, slot: Slot<V>) {
+        let [older, newer] = std::mem::take(&mut self.hot);
+        self.rest.extend(older);
+        self.hot = [newer, Some(slot)];
     }
 
     /// Takes the most recently returned instance.
     #[inline(always)]
     pub(crate) fn pop(&mut self) -> Option<Slot<V>> {
-        match self.top.take() {
+        if let Some(slot) = self.hot[1].take() {
+            return Some(slot);
+        }
+        match self.hot[0].take() {
             Some(slot) => Some(slot),
             None => self.rest.pop(),
         }
@@ -167,26 +188,33 @@ impl<V> IdleList<V> {
     pub(crate) fn get(&self, index: usize) -> Option<&Slot<V>> {
         match self.rest.get(index) {
             Some(slot) => Some(slot),
-            None if index == self.rest.len() => self.top.as_ref(),
-            None => None,
+            None => self.hot.get(index - self.rest.len())?.as_ref(),
         }
     }
 
     /// Removes the instance at `index` (0: the longest idle).
     pub(crate) fn remove(&mut self, index: usize) -> Option<Slot<V>> {
         if index < self.rest.len() {
-            Some(self.rest.remove(index))
-        } else if index == self.rest.len() {
-            self.top.take()
-        } else {
-            None
+            return Some(self.rest.remove(index));
+        }
+        match index - self.rest.len() {
+            0 => {
+                let slot = self.hot[0].take();
+                // Keep `hot[1]` set only when `hot[0]` is.
+                self.hot[0] = self.hot[1].take();
+                slot
+            }
+            1 => self.hot[1].take(),
+            _ => None,
         }
     }
 
-    /// Takes every idle instance.
+    /// Takes every idle instance, longest idle first.
     pub(crate) fn take_all(&mut self) -> Vec<Slot<V>> {
         let mut all = std::mem::take(&mut self.rest);
-        all.extend(self.top.take());
+        let [older, newer] = std::mem::take(&mut self.hot);
+        all.extend(older);
+        all.extend(newer);
         all
     }
 }
@@ -1366,26 +1394,30 @@ mod tests {
     fn idle_list_keeps_return_order_and_hands_out_the_most_recent() {
         let mut list = IdleList::default();
         assert!(list.is_empty() && list.pop().is_none());
-        for n in 1..=3 {
+        for n in 1..=4 {
             list.push(slot(n));
         }
-        assert_eq!(order(&list), [1, 2, 3]);
-        assert_eq!(list.pop().map(|s| s.vm), Some(3));
+        assert_eq!(order(&list), [1, 2, 3, 4]);
+        assert_eq!(list.pop().map(|s| s.vm), Some(4));
         assert_eq!(
             list.pop().map(|s| s.vm),
-            Some(2),
+            Some(3),
             "then the next most recent"
         );
-        list.push(slot(4));
+        assert_eq!(list.pop().map(|s| s.vm), Some(2));
         list.push(slot(5));
-        assert_eq!(order(&list), [1, 4, 5]);
-        assert_eq!(list.remove(0).map(|s| s.vm), Some(1), "the longest idle");
-        assert_eq!(list.remove(1).map(|s| s.vm), Some(5));
-        assert!(list.remove(1).is_none());
-        assert_eq!(order(&list), [4]);
         list.push(slot(6));
+        list.push(slot(7));
+        assert_eq!(order(&list), [1, 5, 6, 7]);
+        assert_eq!(list.remove(0).map(|s| s.vm), Some(1), "the longest idle");
+        assert_eq!(list.remove(1).map(|s| s.vm), Some(6));
+        assert_eq!(order(&list), [5, 7]);
+        assert_eq!(list.remove(0).map(|s| s.vm), Some(5));
+        assert!(list.remove(1).is_none());
+        assert_eq!(order(&list), [7]);
+        list.push(slot(8));
         let all: Vec<u64> = list.take_all().into_iter().map(|s| s.vm).collect();
-        assert_eq!(all, [4, 6]);
+        assert_eq!(all, [7, 8]);
         assert!(list.is_empty());
         assert_eq!(list.len(), 0);
     }
