@@ -132,39 +132,31 @@ fn build(stage: &str, n: usize) -> Box<dyn std::any::Any> {
                 .collect();
             Box::new(threads)
         }
-        (Some(cfg), false) => {
-            let engine = BoaEngine::new(cfg).unwrap();
-            let vms: Vec<_> = (0..n)
-                .map(|_| {
-                    let mut vm = engine.create().unwrap();
-                    if with_use {
-                        engine
-                            .call(&mut vm, "handle", &[input.clone(), json!(0)])
-                            .unwrap();
-                        engine.reset(&mut vm).unwrap();
-                    }
-                    vm
-                })
-                .collect();
-            Box::new((engine, vms))
-        }
-        (Some(cfg), true) => {
-            let engine = BoaEngine::pooled(cfg).unwrap();
-            let vms: Vec<_> = (0..n)
-                .map(|_| {
-                    let mut vm = engine.create().unwrap();
-                    if with_use {
-                        engine
-                            .call(&mut vm, "handle", &[input.clone(), json!(0)])
-                            .unwrap();
-                        engine.reset(&mut vm).unwrap();
-                    }
-                    vm
-                })
-                .collect();
-            Box::new((engine, vms))
-        }
+        (Some(cfg), false) => idle_instances(BoaEngine::new(cfg).unwrap(), n, with_use, &input),
+        (Some(cfg), true) => idle_instances(BoaEngine::pooled(cfg).unwrap(), n, with_use, &input),
     }
+}
+
+/// `n` instances of `engine`, each after one call of the handler and its reset when `with_use` is set.
+fn idle_instances<E: ScriptEngine>(
+    engine: E,
+    n: usize,
+    with_use: bool,
+    input: &serde_json::Value,
+) -> Box<dyn std::any::Any> {
+    let vms: Vec<_> = (0..n)
+        .map(|_| {
+            let mut vm = engine.create().unwrap();
+            if with_use {
+                engine
+                    .call(&mut vm, "handle", &[input.clone(), json!(0)])
+                    .unwrap();
+                engine.reset(&mut vm).unwrap();
+            }
+            vm
+        })
+        .collect();
+    Box::new((engine, vms))
 }
 
 fn child(stage: &str, n: usize) {

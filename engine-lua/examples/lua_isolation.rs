@@ -94,34 +94,23 @@ fn main() {
         );
     }
 
-    // Scrub after a use that added 10 globals.
-    let e = engine(Isolation::Scrub, true, HANDLER);
-    let mut vm = e.create().unwrap();
+    // The reset after a use that added 10 globals.
     let add = "for i = 1, 10 do _G['g' .. i] = i end";
-    let with_adds = time(9, 5000, || {
-        e.eval(&mut vm, add).unwrap();
-        e.reset(&mut vm).unwrap();
-    });
-    let eval_only = time(9, 5000, || {
-        e.eval(&mut vm, add).unwrap();
-    });
-    report(
-        "scrub reset after 10 added globals (difference)",
-        with_adds.saturating_sub(eval_only),
-    );
-    let e = engine(Isolation::Strict, true, HANDLER);
-    let mut vm = e.create().unwrap();
-    let with_adds = time(9, 5000, || {
-        e.eval(&mut vm, add).unwrap();
-        e.reset(&mut vm).unwrap();
-    });
-    let eval_only = time(9, 5000, || {
-        e.eval(&mut vm, add).unwrap();
-    });
-    report(
-        "strict reset after 10 added globals (difference)",
-        with_adds.saturating_sub(eval_only),
-    );
+    for (isolation, name) in [(Isolation::Scrub, "scrub"), (Isolation::Strict, "strict")] {
+        let e = engine(isolation, true, HANDLER);
+        let mut vm = e.create().unwrap();
+        let with_adds = time(9, 5000, || {
+            e.eval(&mut vm, add).unwrap();
+            e.reset(&mut vm).unwrap();
+        });
+        let eval_only = time(9, 5000, || {
+            e.eval(&mut vm, add).unwrap();
+        });
+        report(
+            &format!("{name} reset after 10 added globals (difference)"),
+            with_adds.saturating_sub(eval_only),
+        );
+    }
 
     alternatives();
     prelude_forms();
