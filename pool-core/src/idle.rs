@@ -21,44 +21,52 @@ impl<E: ScriptEngine> Inner<E> {
             return report;
         }
         let mut evicted = Vec::new();
+        let mut shards = self.lock_shards();
         // Past max_lifetime: always, even below the floor (the floor is refilled below).
-        let mut i = 0;
-        while let Some(tag) = st.idle.get(i).map(|slot| slot.tag) {
-            if st.book(tag).expires_at.reached_by(now_stamp) {
-                st.close_book(tag);
-                evicted.extend(st.idle.remove(i));
-                report.evicted_lifetime += 1;
-            } else {
-                i += 1;
+        for shard in &mut shards {
+            let mut i = 0;
+            while let Some(tag) = shard.idle.get(i).map(|slot| slot.tag) {
+                if st.book(tag).expires_at.reached_by(now_stamp) {
+                    st.close_book(tag);
+                    evicted.extend(shard.idle.remove(i));
+                    report.evicted_lifetime += 1;
+                } else {
+                    i += 1;
+                }
             }
         }
         // Instances used since the last pass (their use count changed) are idle from now on, at the latest:
         // returning one does not read the clock, so eviction may come up to one cleanup_interval later than
         // idle_timeout alone would say.
-        for i in 0..st.idle.len() {
-            let Some(tag) = st.idle.get(i).map(|slot| slot.tag) else {
-                break;
-            };
-            let book = st.book(tag);
-            if book.idle_since.is_none() || book.idle_uses != tag.uses {
-                book.idle_since = now_stamp;
-                book.idle_uses = tag.uses;
+        for shard in &shards {
+            for i in 0..shard.idle.len() {
+                let Some(tag) = shard.idle.get(i).map(|slot| slot.tag) else {
+                    break;
+                };
+                let book = st.book(tag);
+                if book.idle_since.is_none() || book.idle_uses != tag.uses {
+                    book.idle_since = now_stamp;
+                    book.idle_uses = tag.uses;
+                }
             }
         }
-        // Idle too long: longest idle first, never below the warm floor.
+        // Idle too long: the longest idle of each shard first, never below the warm floor.
         let floor = self.floor(&st);
         let idle_timeout = self.config.idle_timeout;
-        while st.total() > floor {
-            let Some(tag) = st.idle.get(0).map(|slot| slot.tag) else {
-                break;
-            };
-            if st.book(tag).idle_since.elapsed_at(now_stamp) <= idle_timeout {
-                break;
+        'shards: for shard in &mut shards {
+            while st.total() > floor {
+                let Some(tag) = shard.idle.get(0).map(|slot| slot.tag) else {
+                    continue 'shards;
+                };
+                if st.book(tag).idle_since.elapsed_at(now_stamp) <= idle_timeout {
+                    continue 'shards;
+                }
+                st.close_book(tag);
+                evicted.extend(shard.idle.remove(0));
+                report.evicted_idle += 1;
             }
-            st.close_book(tag);
-            evicted.extend(st.idle.remove(0));
-            report.evicted_idle += 1;
         }
+        drop(shards);
         st.destroyed
             .add(DestroyReason::Lifetime, report.evicted_lifetime as u64);
         st.destroyed
@@ -101,8 +109,9 @@ impl<E: ScriptEngine> Inner<E> {
                         continue;
                     }
                     let slot = self.admit(&mut st, vm, 0);
-                    st.idle.push(slot);
-                    let waker = st.wake_one();
+                    self.push_home(slot);
+                    let waker = self.wake_one(&mut st);
+                    self.refresh_attention(&mut st);
                     drop(st);
                     if let Some(waker) = waker {
                         waker.wake();
@@ -129,7 +138,7 @@ impl<E: ScriptEngine> Inner<E> {
         usize::try_from(after - before).unwrap_or(usize::MAX)
     }
 
-    fn report_leaks(&self, st: &mut crate::pool::State<E::Vm>, now: Instant) -> usize {
+    fn report_leaks(&self, st: &mut crate::pool::State, now: Instant) -> usize {
         let Some(threshold) = self.config.leak_threshold else {
             return 0;
         };

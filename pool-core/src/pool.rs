@@ -13,7 +13,7 @@ use crate::engine::ScriptEngine;
 use crate::error::{PoolError, panic_message};
 use crate::guard::{PoolRef, PooledVm};
 use crate::metrics::{DestroyReason, Destroyed, Metrics};
-use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering, lock, thread};
+use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering, lock, thread, thread_index};
 
 /// A failure to build a pool.
 #[derive(Debug, thiserror::Error)]
@@ -90,21 +90,19 @@ pub(crate) struct Lease {
     pub(crate) reported: bool,
 }
 
-/// Everything the pool's lock protects. Gauges and lifecycle counters live here so that a snapshot is consistent.
-///
-/// `repr(C)`: the fields that acquire and release touch come first, so that with the lock they fill the first
-/// 128 bytes of [`Inner::state`] and a contended pool moves as few cache lines between cores as it can.
-#[repr(C)]
-pub(crate) struct State<V> {
+/// Everything the pool's main lock protects: capacity, waiters, books and lifecycle counters. The idle instances
+/// are in the [`Shard`]s; a snapshot that locks this state and then every shard is consistent.
+pub(crate) struct State {
+    /// Uses by callers that got a new instance (uses of idle instances are counted by their shard).
     pub(crate) total_uses: u64,
-    /// Idle instances (the two most recent fill the rest of the lock's cache line).
-    pub(crate) idle: IdleList<V>,
     /// Instances alive: in use or idle (one per open book). Acquire and release leave it alone; the number in
-    /// use is `live - idle.len()`.
+    /// use is `live` minus the idle instances of all shards.
     pub(crate) live: usize,
     pub(crate) creating: usize,
     pub(crate) max_size: usize,
     pub(crate) closed: bool,
+    /// The value of every shard's `attention` flag.
+    attention: bool,
     /// Callers waiting for an instance, first come first served.
     waiters: VecDeque<(u64, Waker)>,
     next_waiter: u64,
@@ -118,10 +116,9 @@ pub(crate) struct State<V> {
     pub(crate) leaks_suspected: u64,
 }
 
-/// The idle instances, in the order they were returned: index 0 is the longest idle, the last the most recently
-/// returned (handed out first). The two most recent are kept in the pool's state itself (`hot`, next to the lock)
-/// rather than in the list's buffer, so that acquires and releases that find them, as with two threads taking
-/// turns, touch one cache line.
+/// One shard's idle instances, in the order they were returned: index 0 is the longest idle, the last the most
+/// recently returned (handed out first). The two most recent are kept in the shard itself (`hot`, next to its
+/// lock) rather than in the list's buffer, so that acquires and releases that find them touch one cache line.
 ///
 /// Order: `rest`, then `hot[0]`, then `hot[1]`; `hot[1]` is set only when `hot[0]` is.
 #[repr(C)]
@@ -219,6 +216,58 @@ impl<V> IdleList<V> {
     }
 }
 
+/// One of the pool's idle lists, each behind a lock of its own. A thread returns instances to its own shard (see
+/// [`Inner::home`]) and takes from it first, so threads that each hold one instance at a time take and return
+/// without meeting on a lock. The pool's main lock is taken when the shard is empty or has `attention` set.
+///
+/// `repr(C)`: the lock, the use counter, the flag and the two hot places come first in the shard's 128-byte block.
+#[repr(C)]
+pub(crate) struct Shard<V> {
+    /// Uses of the instances handed out from this shard.
+    pub(crate) total_uses: u64,
+    /// Set in every shard (with the main lock held) while acquires and releases must go through the main lock:
+    /// callers are waiting, the pool is closed, or it holds more than `max_size` after a shrink. A release then
+    /// hands its instance to the main lock's side instead of this shard, so a waiter that set the flag and then
+    /// looked at every shard cannot miss an instance, and none becomes idle in a closed or oversized pool.
+    attention: bool,
+    pub(crate) idle: IdleList<V>,
+}
+
+impl<V> Default for Shard<V> {
+    fn default() -> Self {
+        Self {
+            total_uses: 0,
+            attention: false,
+            idle: IdleList::default(),
+        }
+    }
+}
+
+impl<V> Shard<V> {
+    /// Hands out the most recently returned instance of this shard, counting the use.
+    #[inline(always)]
+    fn pop(&mut self) -> Option<Slot<V>> {
+        let mut slot = self.idle.pop()?;
+        self.total_uses += 1;
+        slot.tag.uses += 1;
+        Some(slot)
+    }
+}
+
+/// A shard behind its lock, alone in its 128-byte block.
+pub(crate) type ShardLock<V> = Aligned<Mutex<Shard<V>>>;
+
+/// The number of idle shards for a pool of `max_size`: one per available core, no more than `max_size` (instances
+/// spread over more shards than there are of them would mostly be looked for elsewhere) nor 16, and a power of
+/// two. Under loom two, so that the models cover taking from another thread's shard.
+fn shard_count(max_size: usize) -> usize {
+    if cfg!(loom) {
+        return 2;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    cores.min(max_size).clamp(1, 16).next_power_of_two()
+}
+
 /// What a caller may do next.
 enum Take<V> {
     Idle(Slot<V>),
@@ -228,14 +277,14 @@ enum Take<V> {
     Closed,
 }
 
-impl<V> State<V> {
+impl State {
     fn new(max_size: usize) -> Self {
         Self {
-            idle: IdleList::default(),
             live: 0,
             creating: 0,
             max_size,
             closed: false,
+            attention: false,
             waiters: VecDeque::new(),
             next_waiter: 0,
             next_id: 0,
@@ -249,57 +298,26 @@ impl<V> State<V> {
         }
     }
 
-    /// Instances in use.
-    pub(crate) fn in_use(&self) -> usize {
-        self.live - self.idle.len()
-    }
-
     /// Instances alive or on their way: in use, idle and being created.
     pub(crate) fn total(&self) -> usize {
         self.live + self.creating
     }
 
-    fn can_serve(&self) -> bool {
-        !self.closed && (!self.idle.is_empty() || self.total() < self.max_size)
-    }
-
-    /// Hands out the most recently returned idle instance, if any.
-    #[inline]
-    fn pop_idle(&mut self) -> Option<Slot<V>> {
-        let mut slot = self.idle.pop()?;
-        self.total_uses += 1;
-        slot.tag.uses += 1;
-        Some(slot)
-    }
-
-    fn take(&mut self) -> Take<V> {
-        if self.closed {
-            return Take::Closed;
-        }
-        if let Some(slot) = self.pop_idle() {
-            return Take::Idle(slot);
-        }
-        if self.total() < self.max_size {
-            self.creating += 1;
-            return Take::Create;
-        }
-        Take::Full
-    }
-
-    /// Registers (or refreshes) a waiter; returns its id.
-    fn register(&mut self, id: Option<u64>, waker: &Waker) -> u64 {
+    /// Registers (or refreshes) a waiter; returns its id and whether it was added to the queue (rather than still
+    /// queued).
+    fn register(&mut self, id: Option<u64>, waker: &Waker) -> (u64, bool) {
         if let Some(id) = id
             && let Some(entry) = self.waiters.iter_mut().find(|(w, _)| *w == id)
         {
             if !entry.1.will_wake(waker) {
                 entry.1 = waker.clone();
             }
-            return id;
+            return (id, false);
         }
         self.next_waiter += 1;
         let id = self.next_waiter;
         self.waiters.push_back((id, waker.clone()));
-        id
+        (id, true)
     }
 
     /// Removes a waiter that leaves; returns whether it was still queued (not yet woken).
@@ -310,16 +328,6 @@ impl<V> State<V> {
                 true
             }
             None => false,
-        }
-    }
-
-    /// The waiter to wake now that an instance or capacity became free.
-    #[inline]
-    pub(crate) fn wake_one(&mut self) -> Option<Waker> {
-        if !self.waiters.is_empty() && self.can_serve() {
-            self.waiters.pop_front().map(|(_, w)| w)
-        } else {
-            None
         }
     }
 
@@ -381,7 +389,9 @@ pub(crate) struct Inner<E: ScriptEngine> {
     pub(crate) clock: std::sync::Arc<dyn Clock>,
     /// The clock's reading when the pool was built: the origin of [`Stamp`]s.
     base: Instant,
-    pub(crate) state: Aligned<Mutex<State<E::Vm>>>,
+    pub(crate) state: Aligned<Mutex<State>>,
+    /// The idle instances, in shards (a power of two of them).
+    pub(crate) shards: Box<[ShardLock<E::Vm>]>,
     pub(crate) script_errors: AtomicU64,
     waits: AtomicU64,
     wait_timeouts: AtomicU64,
@@ -390,6 +400,8 @@ pub(crate) struct Inner<E: ScriptEngine> {
     pub(crate) maintenance: std::sync::OnceLock<std::thread::Thread>,
     /// `max_uses`, or `u64::MAX` when unset: one comparison on release.
     max_uses: u64,
+    /// `shards.len() - 1`: a thread's shard is its [`thread_index`] masked with this.
+    shard_mask: usize,
     /// Whether release must read the instance's [`Book`] (leak detection or `max_lifetime` is on).
     books_on_release: bool,
 }
@@ -552,8 +564,13 @@ where
         let max_uses = self.config.max_uses.unwrap_or(u64::MAX);
         let books_on_release =
             self.config.leak_threshold.is_some() || self.config.max_lifetime.is_some();
+        let shards = shard_count(self.config.max_size);
         let inner = Arc::new(Inner {
             state: Aligned(Mutex::new(State::new(self.config.max_size))),
+            shards: (0..shards)
+                .map(|_| Aligned(Mutex::new(Shard::default())))
+                .collect(),
+            shard_mask: shards - 1,
             engine: self.engine,
             config: self.config,
             base: self.clock.now(),
@@ -773,24 +790,26 @@ where
         let inner = self.inner();
         let mut st = lock(&inner.state);
         st.max_size = max_size;
+        // Set before the shards are emptied, so that an instance returned meanwhile is dropped by its release.
+        inner.refresh_attention(&mut st);
         let mut dropped = Vec::new();
         while st.total() > max_size {
-            if st.idle.is_empty() {
+            let Some(slot) = inner.remove_oldest_idle() else {
                 break;
-            }
-            let Some(slot) = st.idle.remove(0) else { break };
+            };
             st.close_book(slot.tag);
             dropped.push(slot);
         }
         st.destroyed
             .add(DestroyReason::Resized, dropped.len() as u64);
         let mut wakers = Vec::new();
-        while let Some(w) = st.wake_one() {
+        while let Some(w) = inner.wake_one(&mut st) {
             wakers.push(w);
             if st.waiters.is_empty() || wakers.len() >= max_size {
                 break;
             }
         }
+        inner.refresh_attention(&mut st);
         drop(st);
         wakers.into_iter().for_each(Waker::wake);
         drop(dropped);
@@ -837,6 +856,96 @@ impl Wake for ThreadWaker {
 }
 
 impl<E: ScriptEngine> Inner<E> {
+    /// The calling thread's shard.
+    #[inline(always)]
+    fn home(&self) -> usize {
+        thread_index() & self.shard_mask
+    }
+
+    /// Returns an instance to the calling thread's shard.
+    #[inline(always)]
+    pub(crate) fn push_home(&self, slot: Slot<E::Vm>) {
+        lock(&self.shards[self.home()]).idle.push(slot);
+    }
+
+    /// Takes an idle instance from any shard, the calling thread's first (each shard locked in turn).
+    pub(crate) fn pop_any(&self) -> Option<Slot<E::Vm>> {
+        let home = self.home();
+        (0..self.shards.len()).find_map(|k| lock(&self.shards[(home + k) & self.shard_mask]).pop())
+    }
+
+    /// Whether any shard holds an idle instance.
+    fn has_idle(&self) -> bool {
+        self.shards.iter().any(|shard| !lock(shard).idle.is_empty())
+    }
+
+    /// Every shard, locked in order (after the main lock, as everywhere).
+    pub(crate) fn lock_shards(&self) -> Vec<MutexGuard<'_, Shard<E::Vm>>> {
+        self.shards.iter().map(|shard| lock(shard)).collect()
+    }
+
+    /// Removes the longest idle instance of the first shard that has one.
+    fn remove_oldest_idle(&self) -> Option<Slot<E::Vm>> {
+        self.shards
+            .iter()
+            .find_map(|shard| lock(shard).idle.remove(0))
+    }
+
+    /// Takes every idle instance.
+    fn take_all_idle(&self) -> Vec<Slot<E::Vm>> {
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            all.extend(lock(shard).idle.take_all());
+        }
+        all
+    }
+
+    /// Sets or clears every shard's `attention` flag from the state (called with the main lock held).
+    pub(crate) fn refresh_attention(&self, st: &mut State) {
+        let needed = st.closed || !st.waiters.is_empty() || st.total() > st.max_size;
+        if st.attention != needed {
+            st.attention = needed;
+            for shard in self.shards.iter() {
+                lock(shard).attention = needed;
+            }
+        }
+    }
+
+    /// What a caller holding the main lock may do next.
+    fn take(&self, st: &mut State) -> Take<E::Vm> {
+        if st.closed {
+            return Take::Closed;
+        }
+        if let Some(slot) = self.pop_any() {
+            return Take::Idle(slot);
+        }
+        if st.total() < st.max_size {
+            st.creating += 1;
+            return Take::Create;
+        }
+        Take::Full
+    }
+
+    /// Registers a waiter. When it is added to the queue, the shards' `attention` is set and the caller must look
+    /// at the shards once more before sleeping (`true`): an instance returned to a shard before the flag was set
+    /// wakes no one.
+    fn register(&self, st: &mut State, id: Option<u64>, waker: &Waker) -> (u64, bool) {
+        let (id, added) = st.register(id, waker);
+        if added {
+            self.refresh_attention(st);
+        }
+        (id, added)
+    }
+
+    /// The waiter to wake now that an instance or capacity became free.
+    pub(crate) fn wake_one(&self, st: &mut State) -> Option<Waker> {
+        if !st.waiters.is_empty() && !st.closed && (st.total() < st.max_size || self.has_idle()) {
+            st.waiters.pop_front().map(|(_, w)| w)
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn metrics(&self) -> Metrics {
         let st = lock(&self.state);
         debug_assert_eq!(
@@ -844,14 +953,18 @@ impl<E: ScriptEngine> Inner<E> {
             st.live,
             "one open book per live instance"
         );
+        let shards = self.lock_shards();
+        let available: usize = shards.iter().map(|shard| shard.idle.len()).sum();
+        let shard_uses: u64 = shards.iter().map(|shard| shard.total_uses).sum();
+        drop(shards);
         Metrics {
             created: st.created,
             destroyed: st.destroyed,
-            in_use: st.in_use(),
-            available: st.idle.len(),
+            in_use: st.live - available,
+            available,
             creating: st.creating,
             max_size: st.max_size,
-            total_uses: st.total_uses,
+            total_uses: st.total_uses + shard_uses,
             create_errors: st.create_errors,
             script_errors: self.script_errors.load(Ordering::Relaxed),
             waits: self.waits.load(Ordering::Relaxed),
@@ -863,15 +976,22 @@ impl<E: ScriptEngine> Inner<E> {
         }
     }
 
-    /// The fast path of every acquire: an idle instance, without any of the waiting machinery.
+    /// The fast path of every acquire: an idle instance of the calling thread's shard, unless the shard's
+    /// `attention` is set (a closed pool sets it, so the closed check is left to the slow path).
     #[inline(always)]
     fn take_idle(&self, location: &'static Location<'static>) -> Option<Slot<E::Vm>> {
-        let mut st = lock(&self.state);
-        // A closed pool has no idle instances (close empties the list; release and refill add none once closed),
-        // so the closed check is left to the slow path.
-        debug_assert!(!st.closed || st.idle.is_empty());
-        let slot = st.pop_idle()?;
-        Some(self.hand_out(st, slot, location))
+        let slot = {
+            let mut shard = lock(&self.shards[self.home()]);
+            if shard.attention {
+                return None;
+            }
+            shard.pop()?
+        };
+        if self.config.leak_threshold.is_some() {
+            let mut st = lock(&self.state);
+            self.lease(&mut st, slot.tag, location);
+        }
+        Some(slot)
     }
 
     fn acquire_blocking(
@@ -885,11 +1005,12 @@ impl<E: ScriptEngine> Inner<E> {
         let mut started: Option<Instant> = None;
         loop {
             let mut st = lock(&this.state);
-            let take = st.take();
+            let take = this.take(&mut st);
             if !matches!(take, Take::Full) {
                 if let Some(id) = waiter {
                     st.unregister(id);
                 }
+                this.refresh_attention(&mut st);
                 if let Some(start) = started {
                     this.record_wait(start);
                 }
@@ -913,9 +1034,10 @@ impl<E: ScriptEngine> Inner<E> {
             let waited = now.saturating_duration_since(start);
             if waited >= timeout {
                 let pass_on = match waiter {
-                    Some(id) if !st.unregister(id) => st.wake_one(),
+                    Some(id) if !st.unregister(id) => this.wake_one(&mut st),
                     _ => None,
                 };
+                this.refresh_attention(&mut st);
                 let max_size = st.max_size;
                 drop(st);
                 if let Some(w) = pass_on {
@@ -930,9 +1052,12 @@ impl<E: ScriptEngine> Inner<E> {
             let w = waker.get_or_insert_with(|| {
                 Waker::from(std::sync::Arc::new(ThreadWaker(thread::current())))
             });
-            waiter = Some(st.register(waiter, w));
+            let (id, added) = this.register(&mut st, waiter, w);
+            waiter = Some(id);
             drop(st);
-            thread::park_timeout(timeout - waited);
+            if !added {
+                thread::park_timeout(timeout - waited);
+            }
         }
     }
 
@@ -945,7 +1070,7 @@ impl<E: ScriptEngine> Inner<E> {
     #[inline(always)]
     fn hand_out(
         &self,
-        mut st: MutexGuard<'_, State<E::Vm>>,
+        mut st: MutexGuard<'_, State>,
         slot: Slot<E::Vm>,
         location: &'static Location<'static>,
     ) -> Slot<E::Vm> {
@@ -958,7 +1083,7 @@ impl<E: ScriptEngine> Inner<E> {
 
     /// Records a guard for leak detection.
     #[cold]
-    fn lease(&self, st: &mut State<E::Vm>, tag: Tag, location: &'static Location<'static>) {
+    fn lease(&self, st: &mut State, tag: Tag, location: &'static Location<'static>) {
         st.book(tag).lease = Some(Lease {
             acquired_at: self.clock.now(),
             location,
@@ -989,7 +1114,7 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     /// Gives a new instance its book and tag (`uses`: 1 when it goes straight to a caller, 0 when it goes idle).
-    pub(crate) fn admit(&self, st: &mut State<E::Vm>, vm: E::Vm, uses: u64) -> Slot<E::Vm> {
+    pub(crate) fn admit(&self, st: &mut State, vm: E::Vm, uses: u64) -> Slot<E::Vm> {
         let expires_at = match self.config.max_lifetime {
             // Up to 10% earlier, so that instances created together do not all expire together.
             Some(lifetime) => {
@@ -1025,7 +1150,8 @@ impl<E: ScriptEngine> Inner<E> {
         let mut st = lock(&self.state);
         st.creating -= 1;
         st.create_errors += 1;
-        let waker = st.wake_one();
+        let waker = self.wake_one(&mut st);
+        self.refresh_attention(&mut st);
         drop(st);
         log::warn!("vmpool: {error}");
         if let Some(w) = waker {
@@ -1037,10 +1163,16 @@ impl<E: ScriptEngine> Inner<E> {
     /// Takes back an instance from a guard; `reason` says why it must be destroyed, if it must.
     #[inline(always)]
     pub(crate) fn release(&self, vm: E::Vm, tag: Tag, reason: Option<DestroyReason>) {
-        // The common case, decided before the lock: nothing to retire, no book to settle.
+        // The common case, decided before any lock: nothing to retire, no book to settle. The instance goes to
+        // the calling thread's shard unless the shard asks for the main lock's attention.
         if reason.is_none() && tag.uses < self.max_uses && !self.books_on_release {
-            let st = lock(&self.state);
-            self.put_back(st, vm, tag, None);
+            let mut shard = lock(&self.shards[self.home()]);
+            if !shard.attention {
+                shard.idle.push(Slot { vm, tag });
+                return;
+            }
+            drop(shard);
+            self.put_back(lock(&self.state), vm, tag, None);
         } else {
             self.release_with_checks(vm, tag, reason);
         }
@@ -1061,23 +1193,20 @@ impl<E: ScriptEngine> Inner<E> {
         self.put_back(st, vm, tag, reason);
     }
 
-    /// Returns an instance to the idle list and wakes a waiter, or destroys it when `reason` says so, the pool is
-    /// closed or it was shrunk below what it holds (the lock is released here).
-    #[inline(always)]
+    /// Returns an instance to the calling thread's shard and wakes a waiter, or destroys it when `reason` says so,
+    /// the pool is closed or it was shrunk below what it holds (the main lock is released here).
     fn put_back(
         &self,
-        mut st: MutexGuard<'_, State<E::Vm>>,
+        mut st: MutexGuard<'_, State>,
         vm: E::Vm,
         tag: Tag,
         reason: Option<DestroyReason>,
     ) {
         // `total()` still counts this instance, so `<=` means the pool has not been shrunk below what it holds.
         if reason.is_none() && !st.closed && st.total() <= st.max_size {
-            st.idle.push(Slot { vm, tag });
-            if st.waiters.is_empty() {
-                return;
-            }
-            let waker = st.wake_one();
+            self.push_home(Slot { vm, tag });
+            let waker = self.wake_one(&mut st);
+            self.refresh_attention(&mut st);
             drop(st);
             if let Some(waker) = waker {
                 waker.wake();
@@ -1089,7 +1218,7 @@ impl<E: ScriptEngine> Inner<E> {
 
     /// Release's part for leak detection and `max_lifetime`: ends the lease and retires an expired instance.
     #[cold]
-    fn settle_book(&self, st: &mut State<E::Vm>, tag: Tag, reason: &mut Option<DestroyReason>) {
+    fn settle_book(&self, st: &mut State, tag: Tag, reason: &mut Option<DestroyReason>) {
         let now = self
             .config
             .max_lifetime
@@ -1107,7 +1236,7 @@ impl<E: ScriptEngine> Inner<E> {
     #[cold]
     fn destroy_returned(
         &self,
-        mut st: MutexGuard<'_, State<E::Vm>>,
+        mut st: MutexGuard<'_, State>,
         vm: E::Vm,
         tag: Tag,
         reason: Option<DestroyReason>,
@@ -1119,7 +1248,8 @@ impl<E: ScriptEngine> Inner<E> {
         });
         st.destroyed.add(reason, 1);
         st.close_book(tag);
-        let waker = st.wake_one();
+        let waker = self.wake_one(&mut st);
+        self.refresh_attention(&mut st);
         let refill = !st.closed && st.total() < self.floor(&st);
         drop(st);
         if let Some(waker) = waker {
@@ -1132,7 +1262,7 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     /// The warm floor: `preload_size`, but never above the current `max_size`.
-    pub(crate) fn floor(&self, st: &State<E::Vm>) -> usize {
+    pub(crate) fn floor(&self, st: &State) -> usize {
         self.config.preload_size.min(st.max_size)
     }
 
@@ -1142,7 +1272,8 @@ impl<E: ScriptEngine> Inner<E> {
             return;
         }
         st.closed = true;
-        let idle = st.idle.take_all();
+        self.refresh_attention(&mut st);
+        let idle = self.take_all_idle();
         st.destroyed.add(DestroyReason::Closed, idle.len() as u64);
         for slot in &idle {
             st.close_book(slot.tag);
@@ -1283,67 +1414,75 @@ where
             };
         }
         let inner = this.inner.clone();
-        let mut st = lock(&inner.state);
-        let take = st.take();
-        if !matches!(take, Take::Full) {
-            if let Some(id) = this.waiter.take() {
-                st.unregister(id);
-            }
-            if let Some(start) = this.started {
-                inner.record_wait(start);
-            }
-        }
-        match take {
-            Take::Idle(slot) => {
-                return Poll::Ready(Ok(PooledVm::new(
-                    PoolRef::Owned(inner.clone()),
-                    inner.hand_out(st, slot, this.location),
-                )));
-            }
-            Take::Create => {
-                drop(st);
-                if let Some(creation) = spawn_creation(&inner, this.location, cx.waker()) {
-                    this.creation = Some(creation);
-                    return Poll::Pending;
+        loop {
+            let mut st = lock(&inner.state);
+            let take = inner.take(&mut st);
+            if !matches!(take, Take::Full) {
+                if let Some(id) = this.waiter.take() {
+                    st.unregister(id);
                 }
-                return Poll::Ready(
-                    inner
-                        .create_for_use(this.location)
-                        .map(|lent| PooledVm::new(PoolRef::Owned(inner.clone()), lent)),
-                );
+                inner.refresh_attention(&mut st);
+                if let Some(start) = this.started {
+                    inner.record_wait(start);
+                }
             }
-            Take::Closed => return Poll::Ready(Err(PoolError::Closed)),
-            Take::Full => {}
-        }
-        let start = *this.started.get_or_insert_with(|| {
-            inner.waits.fetch_add(1, Ordering::Relaxed);
-            Instant::now()
-        });
-        let timed_out = this.timeout.is_zero() || {
-            let delay = this
-                .delay
-                .get_or_insert_with(|| futures_timer::Delay::new(this.timeout));
-            Pin::new(delay).poll(cx).is_ready()
-        };
-        if timed_out {
-            let pass_on = match this.waiter.take() {
-                Some(id) if !st.unregister(id) => st.wake_one(),
-                _ => None,
+            match take {
+                Take::Idle(slot) => {
+                    return Poll::Ready(Ok(PooledVm::new(
+                        PoolRef::Owned(inner.clone()),
+                        inner.hand_out(st, slot, this.location),
+                    )));
+                }
+                Take::Create => {
+                    drop(st);
+                    if let Some(creation) = spawn_creation(&inner, this.location, cx.waker()) {
+                        this.creation = Some(creation);
+                        return Poll::Pending;
+                    }
+                    return Poll::Ready(
+                        inner
+                            .create_for_use(this.location)
+                            .map(|lent| PooledVm::new(PoolRef::Owned(inner.clone()), lent)),
+                    );
+                }
+                Take::Closed => return Poll::Ready(Err(PoolError::Closed)),
+                Take::Full => {}
+            }
+            let start = *this.started.get_or_insert_with(|| {
+                inner.waits.fetch_add(1, Ordering::Relaxed);
+                Instant::now()
+            });
+            let timed_out = this.timeout.is_zero() || {
+                let delay = this
+                    .delay
+                    .get_or_insert_with(|| futures_timer::Delay::new(this.timeout));
+                Pin::new(delay).poll(cx).is_ready()
             };
-            let max_size = st.max_size;
-            drop(st);
-            if let Some(w) = pass_on {
-                w.wake();
+            if timed_out {
+                let pass_on = match this.waiter.take() {
+                    Some(id) if !st.unregister(id) => inner.wake_one(&mut st),
+                    _ => None,
+                };
+                inner.refresh_attention(&mut st);
+                let max_size = st.max_size;
+                drop(st);
+                if let Some(w) = pass_on {
+                    w.wake();
+                }
+                inner.record_wait(start);
+                inner.wait_timeouts.fetch_add(1, Ordering::Relaxed);
+                return Poll::Ready(Err(PoolError::Exhausted {
+                    max_size,
+                    waited: start.elapsed(),
+                }));
             }
-            inner.record_wait(start);
-            inner.wait_timeouts.fetch_add(1, Ordering::Relaxed);
-            return Poll::Ready(Err(PoolError::Exhausted {
-                max_size,
-                waited: start.elapsed(),
-            }));
+            let (id, added) = inner.register(&mut st, this.waiter, cx.waker());
+            this.waiter = Some(id);
+            if !added {
+                return Poll::Pending;
+            }
+            // Newly queued: look at the shards once more (see `Inner::register`).
         }
-        this.waiter = Some(st.register(this.waiter, cx.waker()));
-        Poll::Pending
     }
 }
 
@@ -1365,8 +1504,9 @@ impl<E: ScriptEngine> Drop for AcquireFuture<E> {
             let pass_on = if st.unregister(id) {
                 None
             } else {
-                st.wake_one()
+                self.inner.wake_one(&mut st)
             };
+            self.inner.refresh_attention(&mut st);
             drop(st);
             if let Some(w) = pass_on {
                 w.wake();

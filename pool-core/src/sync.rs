@@ -12,6 +12,46 @@ pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
 
+/// A small number that tells the calling thread from others (0, 1, 2, ... in the order threads first ask), for
+/// choosing the idle shard a thread prefers. Threads started together get consecutive numbers.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn thread_index() -> usize {
+    use std::sync::atomic::AtomicUsize;
+    std::thread_local! {
+        static INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    }
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    INDEX.with(|index| {
+        let mut i = index.get();
+        if i == usize::MAX {
+            i = NEXT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1);
+            index.set(i);
+        }
+        i
+    })
+}
+
+/// As above, numbered afresh in every loom execution so that executions replay.
+#[cfg(loom)]
+pub(crate) fn thread_index() -> usize {
+    use loom::sync::atomic::AtomicUsize;
+    loom::thread_local! {
+        static INDEX: std::cell::Cell<usize> = std::cell::Cell::new(usize::MAX);
+    }
+    loom::lazy_static! {
+        static ref NEXT: AtomicUsize = AtomicUsize::new(0);
+    }
+    INDEX.with(|index| {
+        let mut i = index.get();
+        if i == usize::MAX {
+            i = NEXT.fetch_add(1, Ordering::Relaxed);
+            index.set(i);
+        }
+        i
+    })
+}
+
 /// Parking of a thread that waits for an instance.
 pub(crate) mod thread {
     #[cfg(loom)]

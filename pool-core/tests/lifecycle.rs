@@ -494,3 +494,89 @@ fn slow_create_happens_outside_the_lock() {
     creator.join().unwrap();
     check_invariants(&pool.metrics());
 }
+
+#[test]
+fn instances_returned_on_other_threads_are_counted_and_found_by_any_thread() {
+    // Each thread returns instances to a shard of its own (when the machine has more than one core); the counts,
+    // resize, idle eviction and close see all of them, and any thread can take them.
+    let (b, faults) = builder(8, 0);
+    let clock = Arc::new(ManualClock::new());
+    let pool = b
+        .acquire_timeout(Duration::from_millis(10))
+        .idle_timeout(Duration::from_secs(60))
+        .shared_clock(clock.clone())
+        .build()
+        .unwrap();
+    let return_from_four_threads = || {
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    let held: Vec<_> = (0..2).map(|_| pool.acquire().unwrap()).collect();
+                    // All eight out at once, so that each thread returns its own two.
+                    barrier.wait();
+                    drop(held);
+                });
+            }
+        });
+    };
+    return_from_four_threads();
+    let m = pool.metrics();
+    assert_eq!((m.created, m.in_use, m.available), (8, 0, 8));
+    check_invariants(&m);
+    // This thread never returned anything, yet takes all eight, then finds none.
+    let all: Vec<_> = (0..8).map(|_| pool.try_acquire().unwrap()).collect();
+    assert!(matches!(
+        pool.try_acquire(),
+        Err(PoolError::Exhausted { .. })
+    ));
+    assert_eq!(pool.metrics().total_uses, 16);
+    drop(all);
+    // Returned by other threads again, then shrunk, evicted and closed across the shards.
+    return_from_four_threads();
+    pool.resize(5).unwrap();
+    let m = pool.metrics();
+    assert_eq!(
+        (m.available, m.destroyed.get(DestroyReason::Resized)),
+        (5, 3)
+    );
+    pool.run_maintenance();
+    clock.advance(Duration::from_secs(61));
+    let report = pool.run_maintenance();
+    assert_eq!(report.evicted_idle, 5);
+    pool.resize(8).unwrap();
+    return_from_four_threads();
+    pool.close();
+    let m = pool.metrics();
+    assert_eq!(m.available, 0);
+    assert_eq!(
+        m.destroyed.get(DestroyReason::Closed),
+        8,
+        "the idle instances of every shard"
+    );
+    check_invariants(&m);
+    drop(pool);
+    check_all_dropped(&faults);
+}
+
+#[test]
+fn a_waiter_is_handed_an_instance_returned_on_another_thread() {
+    let (b, faults) = builder(1, 1);
+    let pool = b.acquire_timeout(Duration::from_secs(30)).build().unwrap();
+    for _ in 0..200 {
+        let held = pool.acquire().unwrap();
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| pool.acquire().map(drop));
+            // Returned from here while the other thread waits (or is about to): it must get the instance.
+            while pool.metrics().waiting == 0 && !waiter.is_finished() {
+                std::thread::yield_now();
+            }
+            drop(held);
+            waiter.join().unwrap().unwrap();
+        });
+    }
+    let m = pool.metrics();
+    assert_eq!((m.created, m.total_uses, m.wait_timeouts), (1, 400, 0));
+    drop(pool);
+    check_all_dropped(&faults);
+}

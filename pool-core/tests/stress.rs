@@ -107,12 +107,14 @@ fn run(threads: usize, max_size: usize) {
     let samples = sampler.join().unwrap();
     let m = pool.metrics();
     println!(
-        "stress threads={threads} max_size={max_size}: {} ops, {samples} samples, {} violations; created {} destroyed {} create_errors {}",
+        "stress threads={threads} max_size={max_size}: {} ops, {samples} samples, {} violations; created {} destroyed {} create_errors {} waits {} timeouts {}",
         ops.load(Ordering::Relaxed),
         violations.load(Ordering::Relaxed),
         m.created,
         m.destroyed.total(),
-        m.create_errors
+        m.create_errors,
+        m.waits,
+        m.wait_timeouts
     );
     assert_eq!(violations.load(Ordering::Relaxed), 0);
     assert!(samples > 0 && ops.load(Ordering::Relaxed) > 0);
