@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::engine::{ScriptEngine, Value};
 use crate::error::EngineError;
 use crate::metrics::DestroyReason;
-use crate::pool::{Inner, Slot, Tag};
+use crate::pool::{Inner, Slot};
 use crate::sync::lock;
 use crate::sync::{Arc, Ordering};
 
@@ -24,10 +24,9 @@ use crate::sync::{Arc, Ordering};
 /// instance's own methods.
 #[must_use = "dropping the guard returns the VM to the pool at once"]
 pub struct PooledVm<'pool, E: ScriptEngine> {
-    vm: Option<E::Vm>,
-    tag: Tag,
+    /// The instance and its tag (whose `taint` says whether it goes back); `None` only once dropped.
+    slot: Option<Slot<E::Vm>>,
     pool: PoolRef<'pool, E>,
-    taint: Option<DestroyReason>,
 }
 
 /// How a guard reaches its pool: borrowed (`acquire`: no reference counting on the hot path) or owned
@@ -50,15 +49,19 @@ impl<E: ScriptEngine> Deref for PoolRef<'_, E> {
 impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
     pub(crate) fn new(pool: PoolRef<'pool, E>, slot: Slot<E::Vm>) -> Self {
         Self {
-            vm: Some(slot.vm),
-            tag: slot.tag,
+            slot: Some(slot),
             pool,
-            taint: None,
         }
     }
 
-    fn vm_mut(&mut self) -> &mut E::Vm {
-        self.vm
+    fn slot(&self) -> &Slot<E::Vm> {
+        self.slot
+            .as_ref()
+            .expect("a PooledVm holds its VM until it is dropped")
+    }
+
+    fn slot_mut(&mut self) -> &mut Slot<E::Vm> {
+        self.slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped")
     }
@@ -69,11 +72,11 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
     /// The engine's error. One whose kind taints the instance (a limit, an engine fault) also marks the instance for
     /// destruction when the guard is dropped.
     pub fn eval(&mut self, source: &str) -> Result<Value, E::Error> {
-        let vm = self
-            .vm
+        let slot = self
+            .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine.eval(vm, source);
+        let result = self.pool.engine.eval(&mut slot.vm, source);
         self.note(result)
     }
 
@@ -82,11 +85,11 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
     /// # Errors
     /// As for [`eval`](PooledVm::eval).
     pub fn call(&mut self, function: &str, args: &[Value]) -> Result<Value, E::Error> {
-        let vm = self
-            .vm
+        let slot = self
+            .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine.call(vm, function, args);
+        let result = self.pool.engine.call(&mut slot.vm, function, args);
         self.note(result)
     }
 
@@ -94,7 +97,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
         if let Err(error) = &result {
             self.pool.script_errors.fetch_add(1, Ordering::Relaxed);
             if error.kind().taints_instance() {
-                self.taint = Some(DestroyReason::Tainted);
+                self.slot_mut().tag.set_taint(DestroyReason::Tainted);
             }
         }
         result
@@ -102,27 +105,30 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
 
     /// Destroys the instance instead of returning it to the pool.
     pub fn discard(mut this: Self) {
-        this.taint = Some(DestroyReason::Discarded);
+        this.slot_mut().tag.set_taint(DestroyReason::Discarded);
     }
 
     /// Marks the instance so that it is destroyed, not reused, when the guard is dropped.
     pub fn taint(this: &mut Self) {
-        this.taint.get_or_insert(DestroyReason::Tainted);
+        let tag = &mut this.slot_mut().tag;
+        if tag.taint().is_none() {
+            tag.set_taint(DestroyReason::Tainted);
+        }
     }
 
     /// Whether the instance will be destroyed when the guard is dropped.
     pub fn is_tainted(this: &Self) -> bool {
-        this.taint.is_some()
+        this.slot().tag.taint().is_some()
     }
 
     /// How many times this instance has been handed out, this time included.
     pub fn uses(this: &Self) -> u64 {
-        this.tag.uses
+        this.slot().tag.uses
     }
 
     /// A number that identifies the instance within its pool.
     pub fn id(this: &Self) -> u64 {
-        lock(&this.pool.state).book(this.tag).id
+        lock(&this.pool.state).book(this.slot().tag).id
     }
 
     /// The engine (factory) of the pool the instance came from.
@@ -134,15 +140,13 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
 impl<E: ScriptEngine> Deref for PooledVm<'_, E> {
     type Target = E::Vm;
     fn deref(&self) -> &E::Vm {
-        self.vm
-            .as_ref()
-            .expect("a PooledVm holds its VM until it is dropped")
+        &self.slot().vm
     }
 }
 
 impl<E: ScriptEngine> DerefMut for PooledVm<'_, E> {
     fn deref_mut(&mut self) -> &mut E::Vm {
-        self.vm_mut()
+        &mut self.slot_mut().vm
     }
 }
 
@@ -150,8 +154,8 @@ impl<E: ScriptEngine> std::fmt::Debug for PooledVm<'_, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledVm")
             .field("id", &Self::id(self))
-            .field("uses", &self.tag.uses)
-            .field("tainted", &self.taint.is_some())
+            .field("uses", &self.slot().tag.uses)
+            .field("tainted", &self.slot().tag.taint().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -159,13 +163,15 @@ impl<E: ScriptEngine> std::fmt::Debug for PooledVm<'_, E> {
 impl<E: ScriptEngine> Drop for PooledVm<'_, E> {
     #[inline(always)]
     fn drop(&mut self) {
-        let Some(mut vm) = self.vm.take() else { return };
-        let reason = match self.taint {
+        let Some(Slot { mut vm, tag }) = self.slot.take() else {
+            return;
+        };
+        let reason = match tag.taint() {
             Some(reason) => Some(reason),
             None if std::thread::panicking() => Some(DestroyReason::Tainted),
             None => check_and_reset(&self.pool.engine, &mut vm),
         };
-        self.pool.release(vm, self.tag, reason);
+        self.pool.release(vm, tag, reason);
     }
 }
 
