@@ -1,11 +1,13 @@
 // engine-boa's hardening of built-ins that recurse in native code on data or allocate in one native call, run
-// once per instance before the prelude. Argument: the memory limit in bytes. Returns the private state whose
+// once per instance before the prelude. Arguments: the memory limit in bytes, and a host function that returns the
+// bytes the instance has left under it during a call (Infinity when the host does not count). Returns the private
+// state whose
 // `memory` field names the allocation a wrapper refused (the host then ends the call with a `memory` error).
 // Boa recurses on the native stack in these built-ins without a depth check, and a native stack overflow
 // aborts the process. Each wrapper either routes the recursion through a JavaScript frame (so that Boa's recursion
 // limit, which counts frames and nested host calls, stops it with an uncatchable `stack` error) or bounds the depth
 // of the data and throws a RangeError.
-(function (maxBytes) {
+(function (maxBytes, room) {
   'use strict';
   const state = { memory: false };
   // Longest chain of proxies and bound functions, and deepest JSON.stringify / flat nesting.
@@ -114,6 +116,11 @@
 
   // One native call that allocates in proportion to its arguments: refused past the memory limit (Boa has no
   // heap limit, and a failed allocation aborts the process). Sizes are estimates of Boa's own allocation.
+  // The most one call may allocate now: what is left under the limit, and never more than the limit.
+  function allowed() {
+    const left = room();
+    return left < maxBytes ? left : maxBytes;
+  }
   function refuse(what, bytes) {
     state.memory = what + ' needs about ' + Math.ceil(bytes / 1048576) + ' MiB';
     return new RangeErrorCtor(what + ' would exceed the memory limit of ' + Math.floor(maxBytes / 1048576) + ' MiB');
@@ -130,7 +137,7 @@
       // Boa builds a list of `n` 24-byte references, then the string (up to 2 bytes per unit).
       if (isFinite(n) && n > 0 && str.length > 0) {
         const bytes = n * 24 + n * str.length * 2;
-        if (bytes > maxBytes) throw refuse('String.prototype.repeat(' + n + ')', bytes);
+        if (bytes > allowed()) throw refuse('String.prototype.repeat(' + n + ')', bytes);
       }
       return apply(repeat, str, [count]);
     },
@@ -142,7 +149,7 @@
         const n = trunc(Number(maxLength));
         if (isFinite(n) && n > str.length && fillString !== '') {
           const bytes = n * 4;
-          if (bytes > maxBytes) throw refuse('String.prototype.' + name + '(' + n + ')', bytes);
+          if (bytes > allowed()) throw refuse('String.prototype.' + name + '(' + n + ')', bytes);
         }
         return apply(native, str, arguments);
       },
@@ -166,7 +173,7 @@
       const len = toLength(this.length);
       const count = relative(end, len, len) - relative(start, len, 0);
       // A dense array holds a 16-byte value per element, and grows by doubling.
-      if (count * 32 > maxBytes) throw refuse('Array.prototype.fill of ' + count + ' elements', count * 32);
+      if (count * 32 > allowed()) throw refuse('Array.prototype.fill of ' + count + ' elements', count * 32);
       return apply(fill, this, arguments);
     },
   }.fill);
@@ -176,7 +183,7 @@
     from(items) {
       if (items !== null && items !== undefined && items[iteratorSymbol] === undefined) {
         const len = toLength(items.length);
-        if (len * 32 > maxBytes) throw refuse('Array.from of ' + len + ' elements', len * 32);
+        if (len * 32 > allowed()) throw refuse('Array.from of ' + len + ' elements', len * 32);
       }
       return apply(from, this, arguments);
     },
@@ -187,7 +194,7 @@
       const len = toLength(this.length);
       const sep = separator === undefined ? 1 : StringCtor(separator).length;
       const bytes = len * sep * 2;
-      if (bytes > maxBytes) throw refuse('Array.prototype.join of ' + len + ' elements', bytes);
+      if (bytes > allowed()) throw refuse('Array.prototype.join of ' + len + ' elements', bytes);
       return apply(joinChecked, this, separator === undefined ? [] : [separator]);
     },
   }.join);

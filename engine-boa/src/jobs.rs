@@ -30,6 +30,8 @@ pub enum JobsStop {
     Engine(JsError),
     /// The deadline passed.
     Deadline,
+    /// The instance's heap went past the memory limit.
+    Memory,
     /// [`MAX_JOBS_PER_RUN`] jobs ran and more were queued.
     TooMany,
 }
@@ -50,7 +52,12 @@ impl Jobs {
     /// Runs queued jobs (and the jobs they queue) until none is left, the deadline passes or
     /// [`MAX_JOBS_PER_RUN`] ran. A job that throws an ordinary exception is an unhandled rejection and is ignored,
     /// as in a browser; an uncatchable engine error (a runtime limit) stops the run.
-    pub fn run(&self, context: &mut Context, deadline: Instant) -> Result<(), JobsStop> {
+    pub fn run(
+        &self,
+        context: &mut Context,
+        deadline: Instant,
+        over_memory: &dyn Fn() -> bool,
+    ) -> Result<(), JobsStop> {
         let mut ran = 0usize;
         loop {
             let next = self.queue.borrow_mut().pop_front();
@@ -60,6 +67,9 @@ impl Jobs {
             }
             if Instant::now() >= deadline {
                 return Err(JobsStop::Deadline);
+            }
+            if over_memory() {
+                return Err(JobsStop::Memory);
             }
             ran += 1;
             let result = match job {
@@ -87,7 +97,11 @@ impl JobExecutor for Jobs {
 
     fn run_jobs(self: Rc<Self>, context: &mut Context) -> JsResult<()> {
         // Only reached if a script-facing API asks Boa to drain the queue; the adapter runs jobs itself.
-        match self.run(context, Instant::now() + std::time::Duration::from_secs(1)) {
+        match self.run(
+            context,
+            Instant::now() + std::time::Duration::from_secs(1),
+            &|| false,
+        ) {
             Err(JobsStop::Engine(e)) => Err(e),
             _ => Ok(()),
         }

@@ -32,12 +32,12 @@
 //! # Limits
 //! | limit | how | error kind |
 //! | --- | --- | --- |
-//! | `limits.timeout` in `call` | the call runs through a cached trampoline script evaluated with Boa's budgeted interpreter loop (`Script::evaluate_async_with_budget`), polled with a no-op waker; the deadline is checked between slices of [`BUDGET`] cost units | `timeout` |
+//! | `limits.timeout` in `call` and `eval` | the call runs through a cached trampoline script evaluated with Boa's budgeted interpreter loop (`Script::evaluate_async_with_budget`), polled with a no-op waker; the deadline is checked between slices of [`BUDGET`] cost units. Request source without `var`s, top-level functions or `use strict` runs the same way, as one block of a script (`{` + source + `}`, which means what `eval` means for such source); other source goes through `eval`, which Boa runs to completion in one native call | `timeout` |
 //! | `limits.timeout` everywhere | Boa's loop-iteration limit, [`LOOP_ITERATIONS_PER_SECOND`] per second of timeout (at least 10 000) per call frame; the deadline is also checked between promise jobs and during result conversion | `timeout` |
 //! | `limits.stack_kb` | recursion limit = `stack_kb / 2` (one JavaScript call frame is charged 2 KiB; at least 16) and value-stack limit = `stack_kb` KiB of `JsValue` slots | `stack` |
 //! | source size | `max_source_bytes`, checked before parsing (also for `eval`/`Function` called by scripts) | `syntax` |
 //! | source nesting | a pre-parse scan: brackets deeper than [`MAX_NESTING`] or expression chains longer than [`MAX_CHAIN`] tokens are rejected before parsing (also for `eval`/`Function` called by scripts) | `stack` |
-//! | `limits.memory_mb` | **no heap limit: Boa has none.** Only the built-ins that allocate in proportion to their arguments in one native call (`String.prototype.repeat`, `padStart`, `padEnd`, `Array.prototype.fill`, `join`, `Array.from` of an array-like) refuse a result estimated over `memory_mb` (a `memory` error, even if the script catches the RangeError they throw), because a failed allocation of that size aborts the process. `memory_usage` returns `None` (Boa does not account heap per context). | `memory` |
+//! | `limits.memory_mb` | needs [`CountingAllocator`] as the binary's global allocator (Boa keeps no account of its heap; a library cannot choose the allocator). It counts, per thread, the bytes allocated minus freed; an instance's heap is its size after creation plus what its thread allocated minus freed during its operations. Past `memory_mb` between two slices of the budgeted loop or two promise jobs (after a garbage collection), or after an operation, the call ends with `memory`. The built-ins that allocate in proportion to their arguments in one native call (`String.prototype.repeat`, `padStart`, `padEnd`, `Array.prototype.fill`, `join`, `Array.from` of an array-like) refuse a result estimated over what is left (a `memory` error, even if the script catches the RangeError they throw). Through [`BoaEngine::pooled`], an allocation that would take the instance past [`HARD_LIMIT_PERCENT`] of `memory_mb` parks its thread for good (see below). `memory_usage` collects garbage and returns the heap. Without the allocator: no heap limit, only the built-ins' refusal of single results over `memory_mb`, and `memory_usage` returns `None`. | `memory` |
 //!
 //! A result that is a promise is settled first, as in every vmpool engine: its value once the jobs ran, an
 //! `exception` for a rejection, a `conversion` error while it is still pending.
@@ -47,17 +47,22 @@
 //! `internal` the instance reports [`is_broken`](pool_core::ScriptEngine::is_broken).
 //!
 //! What Boa cannot contain:
-//! - **memory**: no per-instance heap limit; a loop that grows an array or a string allocates until the loop or
-//!   time limit stops it, and the carrier's abandoned thread (see below) keeps allocating. Single huge
-//!   allocations by the built-ins listed in the table are refused; others (spreading or `Array.from` of an
-//!   endless iterator whose `next` is a plain function, `new Set(it)`) are not. Use `max_uses` / `max_lifetime`,
-//!   an OS limit, or another engine for untrusted code.
+//! - **memory within one slice, and without the carrier**: the heap is checked between slices of [`BUDGET`] cost
+//!   units, so growth that is fast within a slice (a string doubled twenty times, `new Array(n)` spread) is seen
+//!   late. Through [`BoaEngine::pooled`], the allocation that would take the instance past [`HARD_LIMIT_PERCENT`]
+//!   of `memory_mb` parks its thread for good instead of being made (no Boa state is shared between threads, and
+//!   a failed allocation would abort the process): the carrier's deadline then ends the call with `timeout`, the
+//!   instance is discarded, and what the thread holds (at most the cap) stays until the process exits;
+//!   [`CountingAllocator::parked_threads`] counts them. A [`BoaEngine`] used directly has no such cap. The heap
+//!   of instances that share a thread is counted together during each one's operations (exact on a carrier
+//!   thread, where an instance is alone).
 //! - **native built-ins ignore the loop limit**: one call such as `'x'.repeat(n)`, `Array(n).fill(0)` or
 //!   `arr.sort()` runs to completion in native code; the deadline is noticed only after it returns.
-//! - **code run from native callbacks** (`[].forEach(f)`, getters, `toString`, promise jobs) and everything run
-//!   by `eval` runs in Boa's synchronous interpreter loop, where only the loop and recursion limits apply: a
-//!   runaway there that uses neither (exponential recursion `f(n){ f(n-1); f(n-1) }`) is stopped only by the
-//!   carrier's deadline, which discards the instance but cannot stop the thread.
+//! - **code run from native callbacks** (`[].forEach(f)`, getters, `toString`, promise jobs) and request source
+//!   that goes through `eval` (with `var`s or top-level functions) runs in Boa's synchronous interpreter loop,
+//!   where only the loop and recursion limits apply: a runaway there that uses neither (exponential recursion
+//!   `f(n){ f(n-1); f(n-1) }`) is stopped only by the carrier's deadline, which discards the instance but cannot
+//!   stop the thread.
 //! - **native recursion on data** is bounded by wrappers installed at creation (before the prelude, so the lockdown
 //!   freezes them): `Array.prototype.join`/`toString`/`toLocaleString`, `Error.prototype.toString` and
 //!   `RegExp.prototype.toString` call the original through a JavaScript frame, so Boa's recursion limit stops
@@ -75,9 +80,10 @@
 //!
 //! # Isolation
 //! The policies use pool-core's shared JavaScript ([`pool_core::js`]): `LOCKDOWN` (strict), `SCRUB` (strict,
-//! scrub) and `FINGERPRINT` (`verify_reset`). Request source given to `eval` is evaluated with the original `eval`
-//! called indirectly, so its `let`/`const`/`class` declarations stay local to that evaluation and its `var` and
-//! function declarations become deletable global properties.
+//! scrub) and `FINGERPRINT` (`verify_reset`). Request source given to `eval` is evaluated as the original `eval`
+//! called indirectly would evaluate it, so its `let`/`const`/`class` declarations stay local to that evaluation and
+//! its `var` and function declarations become deletable global properties (source without the latter runs as one
+//! block of a script, which means the same; see "Limits").
 //! - `Strict`: at creation, after the prelude, every object reachable from the global object and the hidden
 //!   intrinsics are frozen (the commonly overridden prototype properties, every own name of `Object.prototype`
 //!   plus `name`, `message`, `push`, `concat`, `bind` and `Symbol.iterator`, become accessors, so
@@ -122,9 +128,10 @@
 //! same holds for the set-up scripts). `new` parses it once, standalone, to report syntax errors with their line,
 //! then creates a trial instance to report a prelude that throws.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod convert;
+mod heap;
 mod jobs;
 mod scan;
 
@@ -147,6 +154,7 @@ use boa_engine::{
 };
 use pool_core::{Carrier, EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
 
+pub use heap::CountingAllocator;
 pub use jobs::MAX_JOBS_PER_RUN;
 pub use scan::{MAX_CHAIN, MAX_NESTING};
 
@@ -156,8 +164,8 @@ pub const ENGINE_STACK_BYTES: usize = 256 * 1024 * 1024;
 pub const CARRIER_GRACE: Duration = Duration::from_millis(250);
 /// Loop iterations per call frame allowed per second of `limits.timeout`.
 pub const LOOP_ITERATIONS_PER_SECOND: u64 = 10_000_000;
-/// Cost units Boa's budgeted interpreter runs between two deadline checks in `call`.
-pub const BUDGET: u32 = 50_000;
+/// Cost units Boa's budgeted interpreter runs between two checks of the deadline and the heap.
+pub const BUDGET: u32 = 5_000;
 /// Interned strings after which an instance reports itself broken, so that the pool replaces it.
 pub const MAX_INTERNED: usize = 500_000;
 
@@ -172,7 +180,16 @@ const CALL_SLOT: &str = "__vmpool_boa_call__";
 pub struct BoaEngine {
     config: EngineConfig,
     runtime_limits: RuntimeLimits,
+    /// Whether an allocation past [`HARD_LIMIT_PERCENT`] of the memory limit parks the thread for good (only on
+    /// a carrier's threads: see [`BoaEngine::pooled`]).
+    park_past_cap: bool,
 }
+
+/// With a [`CountingAllocator`] installed: an instance whose heap passes `limits.memory_mb` between two slices of
+/// Boa's budgeted loop (or two promise jobs), even after a garbage collection, ends the call with `memory`.
+/// Through [`BoaEngine::pooled`], a single allocation that would take it past this percentage of the limit parks
+/// its thread for good instead (see the crate docs, "Limits").
+pub const HARD_LIMIT_PERCENT: isize = 125;
 
 /// One Boa instance: a [`Context`] with its baseline, scrub and fingerprint. Not `Send`.
 pub struct BoaVm {
@@ -190,8 +207,76 @@ pub struct BoaVm {
     harden_state: Option<JsObject>,
     /// Whether set-up scripts collect garbage between slices (see `install_with`).
     collect_during_setup: bool,
+    /// The instance's heap in bytes as its thread's [`CountingAllocator`] count saw it grow and shrink during
+    /// creation and every operation (0 without the allocator), never below `baseline`.
+    heap: isize,
+    /// The heap right after creation (all set-up garbage collected).
+    baseline: isize,
     /// Counts this instance among the live instances of its thread.
     _live: LiveOnThread,
+}
+
+/// An instance's heap during one operation: its size before, plus what its thread allocated minus freed since.
+struct Meter {
+    start: isize,
+    base: isize,
+    limit: isize,
+}
+
+impl Meter {
+    /// `None` without a [`CountingAllocator`].
+    fn new(base: isize, limit: isize) -> Option<Self> {
+        CountingAllocator::is_installed().then(|| Self {
+            start: CountingAllocator::thread_net_bytes(),
+            base,
+            limit,
+        })
+    }
+
+    fn used(&self) -> isize {
+        self.base + (CountingAllocator::thread_net_bytes() - self.start)
+    }
+
+    /// Whether the instance is over the limit, once garbage is collected.
+    fn over(&self) -> bool {
+        if self.used() <= self.limit {
+            return false;
+        }
+        boa_engine::gc::force_collect();
+        self.used() > self.limit
+    }
+}
+
+thread_local! {
+    /// The meter of the operation running on this thread (start, base, limit), for the hardened built-ins.
+    static ACTIVE_METER: std::cell::Cell<Option<(isize, isize, isize)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Bytes the instance whose operation runs on this thread has left under its limit (infinite when nothing is
+/// metered): the hardened built-ins refuse one call's allocation past it.
+fn room() -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    ACTIVE_METER
+        .with(std::cell::Cell::get)
+        .map_or(f64::INFINITY, |(start, base, limit)| {
+            (limit - (base + (CountingAllocator::thread_net_bytes() - start))) as f64
+        })
+}
+
+/// The thread's allocation cap, set for the length of one operation.
+struct Capped;
+
+impl Capped {
+    fn new(meter: &Meter, hard: isize) -> Self {
+        heap::set_thread_cap(Some(meter.start + (hard - meter.base)));
+        Capped
+    }
+}
+
+impl Drop for Capped {
+    fn drop(&mut self) {
+        heap::set_thread_cap(None);
+    }
 }
 
 thread_local! {
@@ -388,6 +473,7 @@ impl BoaEngine {
         let engine = Self {
             config,
             runtime_limits,
+            park_past_cap: false,
         };
         // A trial instance, as the QuickJS adapter does: a prelude that throws (or runs past a limit) is reported
         // here rather than by the pool.
@@ -420,9 +506,59 @@ impl BoaEngine {
     /// As for [`BoaEngine::new`].
     pub fn pooled(config: EngineConfig) -> Result<Carrier<BoaEngine>, ScriptError> {
         let timeout = config.limits.timeout;
-        Ok(Carrier::new(Self::new(config)?)
+        let mut engine = Self::new(config)?;
+        engine.park_past_cap = true;
+        Ok(Carrier::new(engine)
             .timeout(timeout + CARRIER_GRACE)
             .stack_size(ENGINE_STACK_BYTES + (1 << 20)))
+    }
+
+    /// `limits.memory_mb` in bytes.
+    fn limit_bytes(&self) -> isize {
+        isize::try_from(self.config.limits.memory_bytes()).unwrap_or(isize::MAX)
+    }
+
+    /// Runs one operation on `vm` with its heap metered (with a [`CountingAllocator`] installed): the operation
+    /// gets the meter for its checks between slices and jobs, the thread's allocation cap is set for its length
+    /// (carrier threads only), and afterwards the instance's heap is updated; an instance still over the limit
+    /// after a garbage collection ends the operation with `memory`.
+    fn metered<T>(
+        &self,
+        vm: &mut BoaVm,
+        op: impl FnOnce(&mut BoaVm, Option<&Meter>) -> Result<T, ScriptError>,
+    ) -> Result<T, ScriptError> {
+        let meter = Meter::new(vm.heap, self.limit_bytes());
+        let capped = match &meter {
+            Some(m) if self.park_past_cap => Some(Capped::new(
+                m,
+                self.limit_bytes().saturating_mul(HARD_LIMIT_PERCENT) / 100,
+            )),
+            _ => None,
+        };
+        let active = ACTIVE_METER.replace(meter.as_ref().map(|m| (m.start, m.base, m.limit)));
+        let mut result = op(vm, meter.as_ref());
+        ACTIVE_METER.set(active);
+        drop(capped);
+        if let Some(m) = &meter {
+            if result.is_ok() && m.over() {
+                result = Err(self.memory_error(m));
+            }
+            // Garbage made outside an operation (by the conversion of its result) is freed by a collection
+            // inside a later one, which the count sees as this instance shrinking: never below its baseline.
+            vm.heap = m.used().max(vm.baseline);
+        }
+        result
+    }
+
+    fn memory_error(&self, meter: &Meter) -> ScriptError {
+        ScriptError::new(
+            ErrorKind::Memory,
+            format!(
+                "script ran past the memory limit of {} MiB (limits.memory_mb; its heap reached {} MiB)",
+                self.config.limits.memory_mb,
+                meter.used() >> 20
+            ),
+        )
     }
 
     /// The Boa runtime limits derived from the configuration (see the crate docs for the mapping).
@@ -502,13 +638,22 @@ impl BoaEngine {
             harden_state: None,
             _live: LiveOnThread::new(),
             collect_during_setup,
+            heap: 0,
+            baseline: 0,
         };
         let deadline = self.deadline();
         // Before anything else runs: built-ins that recurse natively on data or allocate in one native call get
         // bounded wrappers. The one that refuses an allocation over the memory limit records it here.
         #[allow(clippy::cast_precision_loss)]
         let max_bytes = self.config.limits.memory_bytes() as f64;
-        let state = self.install_with(&mut vm, HARDEN, "harden", &[JsValue::new(max_bytes)])?;
+        let room = NativeFunction::from_fn_ptr(|_, _, _| Ok(JsValue::new(room())))
+            .to_js_function(vm.context.realm());
+        let state = self.install_with(
+            &mut vm,
+            HARDEN,
+            "harden",
+            &[JsValue::new(max_bytes), JsValue::from(room)],
+        )?;
         vm.harden_state = state.as_object();
 
         // The prelude: a script, so that its function declarations become global functions.
@@ -522,7 +667,7 @@ impl BoaEngine {
             script
                 .evaluate(&mut vm.context)
                 .map_err(|e| self.prelude_error(&mut vm, e))?;
-            self.run_jobs(&mut vm, deadline)
+            self.run_jobs(&mut vm, deadline, None)
                 .map_err(|e| self.prelude_failure(e))?;
         }
         if self.config.isolation == Isolation::Strict {
@@ -627,11 +772,21 @@ impl BoaEngine {
             })
     }
 
-    fn run_jobs(&self, vm: &mut BoaVm, deadline: Instant) -> Result<(), ScriptError> {
-        match vm.jobs.run(&mut vm.context, deadline) {
+    fn run_jobs(
+        &self,
+        vm: &mut BoaVm,
+        deadline: Instant,
+        meter: Option<&Meter>,
+    ) -> Result<(), ScriptError> {
+        let over_memory = || meter.is_some_and(Meter::over);
+        match vm.jobs.run(&mut vm.context, deadline, &over_memory) {
             Ok(()) => Ok(()),
             Err(jobs::JobsStop::Engine(e)) => Err(self.js_error(vm, e, false)),
             Err(jobs::JobsStop::Deadline) => Err(ScriptError::timeout(self.config.limits.timeout)),
+            Err(jobs::JobsStop::Memory) => Err(meter.map_or_else(
+                || ScriptError::new(ErrorKind::Memory, "memory limit"),
+                |m| self.memory_error(m),
+            )),
             Err(jobs::JobsStop::TooMany) => Err(ScriptError::new(
                 ErrorKind::Timeout,
                 format!(
@@ -752,31 +907,74 @@ impl BoaEngine {
         }
     }
 
-    fn eval_inner(&self, vm: &mut BoaVm, source: &str) -> Result<Value, ScriptError> {
+    /// Evaluates request source: as a block of a script run in Boa's budgeted loop when that means the same as
+    /// `eval` (see [`block_script`](Self::block_script)), through the original `eval` otherwise. Returns the
+    /// settled result and the call's deadline (for the conversion).
+    fn eval_inner(
+        &self,
+        vm: &mut BoaVm,
+        source: &str,
+        meter: Option<&Meter>,
+    ) -> Result<(JsValue, Instant), ScriptError> {
         let deadline = self.deadline();
-        let eval = vm.eval.clone();
-        let result = eval.call(
-            &JsValue::undefined(),
-            &[JsValue::new(JsString::from(source))],
-            &mut vm.context,
-        );
-        let value = match result {
-            Ok(v) => v,
-            Err(e) => {
-                let is_native_syntax = e.as_native().is_some_and(|n| n.is_syntax());
-                if is_native_syntax && let Some(message) = parse_error(source) {
-                    return Err(ScriptError::new(
-                        ErrorKind::Syntax,
-                        format!("SyntaxError: {message}"),
-                    ));
+        let value = match block_script(vm, source) {
+            Some(script) => {
+                let outcome = run_budgeted(&script, &mut vm.context, deadline, meter);
+                self.finish_budgeted(vm, outcome, meter)?
+            }
+            None => {
+                let eval = vm.eval.clone();
+                let result = eval.call(
+                    &JsValue::undefined(),
+                    &[JsValue::new(JsString::from(source))],
+                    &mut vm.context,
+                );
+                match result {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let is_native_syntax = e.as_native().is_some_and(|n| n.is_syntax());
+                        if is_native_syntax && let Some(message) = parse_error(source) {
+                            return Err(ScriptError::new(
+                                ErrorKind::Syntax,
+                                format!("SyntaxError: {message}"),
+                            ));
+                        }
+                        return Err(self.js_error(vm, e, false));
+                    }
                 }
-                return Err(self.js_error(vm, e, false));
             }
         };
-        self.run_jobs(vm, deadline)?;
-        let value = self.settle_promise(vm, value)?;
+        self.run_jobs(vm, deadline, meter)?;
+        Ok((self.settle_promise(vm, value)?, deadline))
+    }
+
+    /// The value of a script run by [`run_budgeted`], or the error that ended it.
+    fn finish_budgeted(
+        &self,
+        vm: &mut BoaVm,
+        outcome: Budgeted,
+        meter: Option<&Meter>,
+    ) -> Result<JsValue, ScriptError> {
+        match outcome {
+            Budgeted::Done(Ok(v)) => Ok(v),
+            Budgeted::Done(Err(e)) => Err(self.js_error(vm, e, false)),
+            Budgeted::Deadline => Err(ScriptError::timeout(self.config.limits.timeout)),
+            Budgeted::Memory => Err(meter.map_or_else(
+                || ScriptError::new(ErrorKind::Memory, "memory limit"),
+                |m| self.memory_error(m),
+            )),
+        }
+    }
+
+    /// Converts an operation's result to a [`Value`], under the operation's deadline.
+    fn convert(
+        &self,
+        vm: &mut BoaVm,
+        value: &JsValue,
+        deadline: Instant,
+    ) -> Result<Value, ScriptError> {
         convert::FromJs::new(&vm.object_keys.clone(), deadline)
-            .convert(&value, &mut vm.context)
+            .convert(value, &mut vm.context)
             .map_err(|f| self.conversion(vm, f))
     }
 
@@ -845,7 +1043,8 @@ impl BoaEngine {
         vm: &mut BoaVm,
         function: &str,
         args: &[Value],
-    ) -> Result<Value, ScriptError> {
+        meter: Option<&Meter>,
+    ) -> Result<(JsValue, Instant), ScriptError> {
         let deadline = self.deadline();
         let global = vm.context.global_object();
         let target = global
@@ -864,20 +1063,13 @@ impl BoaEngine {
                 .push(convert::to_js(arg, &mut vm.context, 0).map_err(|f| self.conversion(vm, f))?);
         }
         let script = Self::load_trampoline(vm, values)?;
-        let outcome = run_budgeted(&script, &mut vm.context, deadline);
+        let outcome = run_budgeted(&script, &mut vm.context, deadline, meter);
         vm.slots
             .set(js_string!("length"), 0, true, &mut vm.context)
             .ok();
-        let value = match outcome {
-            None => return Err(ScriptError::timeout(self.config.limits.timeout)),
-            Some(Ok(v)) => v,
-            Some(Err(e)) => return Err(self.js_error(vm, e, false)),
-        };
-        self.run_jobs(vm, deadline)?;
-        let value = self.settle_promise(vm, value)?;
-        convert::FromJs::new(&vm.object_keys.clone(), deadline)
-            .convert(&value, &mut vm.context)
-            .map_err(|f| self.conversion(vm, f))
+        let value = self.finish_budgeted(vm, outcome, meter)?;
+        self.run_jobs(vm, deadline, meter)?;
+        Ok((self.settle_promise(vm, value)?, deadline))
     }
 
     fn reset_inner(&self, vm: &mut BoaVm) -> Result<(), ScriptError> {
@@ -914,26 +1106,84 @@ impl BoaEngine {
     }
 }
 
-/// Evaluates `script` in Boa's budgeted loop, checking `deadline` between slices. `None` when the deadline passed
-/// (the context is then left mid-execution and must be discarded).
+/// How a script run in Boa's budgeted loop ended.
+enum Budgeted {
+    Done(JsResult<JsValue>),
+    /// The deadline passed (the context is left mid-execution and must be discarded).
+    Deadline,
+    /// The instance's heap passed the memory limit (the same).
+    Memory,
+}
+
+/// Evaluates `script` in Boa's budgeted loop, checking `deadline` and the heap between slices.
 fn run_budgeted(
     script: &Script,
     context: &mut Context,
     deadline: Instant,
-) -> Option<JsResult<JsValue>> {
+    meter: Option<&Meter>,
+) -> Budgeted {
     let future = script.evaluate_async_with_budget(context, BUDGET);
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(Waker::noop());
     loop {
         match future.as_mut().poll(&mut cx) {
-            Poll::Ready(result) => return Some(result),
+            Poll::Ready(result) => return Budgeted::Done(result),
             Poll::Pending => {
                 if Instant::now() >= deadline {
-                    return None;
+                    return Budgeted::Deadline;
+                }
+                if meter.is_some_and(Meter::over) {
+                    return Budgeted::Memory;
                 }
             }
         }
     }
+}
+
+/// Request source as a script that evaluates it as one block, `{` + source + `}`, when that means what `eval`
+/// means: the source is one block's worth of statements (the wrapped text parses as exactly one block, so the
+/// source cannot close it and declare at the top level), it declares no `var`s and no top-level functions (which
+/// `eval` would make deletable globals and a script would make permanent ones), and it has no `use strict` (a
+/// directive in `eval`, a plain string in a block). Its `let`, `const` and `class` stay in the block, as they stay
+/// in an `eval`, and the completion value is the same. Such a script runs in Boa's budgeted loop, where the
+/// deadline and the heap are checked between slices; `eval` runs to completion in one native call.
+fn block_script(vm: &mut BoaVm, source: &str) -> Option<Script> {
+    use boa_engine::ast::operations::var_declared_names;
+    use boa_engine::ast::{Declaration, Statement, StatementListItem};
+
+    if source.contains("use strict") {
+        return None;
+    }
+    let wrapped = format!("{{\n{source}\n}}");
+    let one_plain_block = on_big_stack(|| {
+        let mut interner = boa_engine::interner::Interner::default();
+        let scope = boa_engine::ast::scope::Scope::new_global();
+        let Ok(ast) = Parser::new(Source::from_bytes(&wrapped)).parse_script(&scope, &mut interner)
+        else {
+            return false;
+        };
+        let [StatementListItem::Statement(statement)] = ast.statements().statements() else {
+            return false;
+        };
+        let Statement::Block(block) = statement.as_ref() else {
+            return false;
+        };
+        let body = block.statement_list();
+        var_declared_names(body).is_empty()
+            && body.statements().iter().all(|item| match item {
+                StatementListItem::Statement(_) => true,
+                StatementListItem::Declaration(d) => {
+                    matches!(
+                        d.as_ref(),
+                        Declaration::Lexical(_) | Declaration::ClassDeclaration(_)
+                    )
+                }
+            })
+    });
+    if !one_plain_block {
+        return None;
+    }
+    on_big_stack(|| Script::parse(Source::from_bytes(&wrapped), None, &mut vm.context)).ok()
 }
 
 fn native_message(e: &JsError) -> String {
@@ -988,32 +1238,56 @@ impl ScriptEngine for BoaEngine {
     type Error = ScriptError;
 
     fn create(&self) -> Result<BoaVm, ScriptError> {
+        let start = CountingAllocator::thread_net_bytes();
         // Always on a fresh stack segment, unmapped when creation returns: parsing and compiling the set-up
         // scripts recurse deeply, and on a carrier thread the stack pages they touch would otherwise stay
         // resident for the instance's whole life (about 180 KiB).
-        stacker::grow(ENGINE_STACK_BYTES, || self.create_inner())
+        let mut vm = stacker::grow(ENGINE_STACK_BYTES, || self.create_inner())?;
+        vm.heap = (CountingAllocator::thread_net_bytes() - start).max(0);
+        vm.baseline = vm.heap;
+        Ok(vm)
     }
 
     fn eval(&self, vm: &mut BoaVm, source: &str) -> Result<Value, ScriptError> {
         Self::refuse_broken(vm)?;
         // Rejected before anything parsed it: the instance is untouched and stays usable.
         check_source(source, self.config.max_source_bytes)?;
-        let result = on_big_stack(|| self.eval_inner(vm, source));
+        let result = on_big_stack(|| {
+            let (value, deadline) =
+                self.metered(vm, |vm, meter| self.eval_inner(vm, source, meter))?;
+            self.convert(vm, &value, deadline)
+        });
         let result = self.memory_outcome(vm, result);
         Self::settle(vm, result)
     }
 
     fn call(&self, vm: &mut BoaVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
         Self::refuse_broken(vm)?;
-        let result = on_big_stack(|| self.call_inner(vm, function, args));
+        let result = on_big_stack(|| {
+            let (value, deadline) =
+                self.metered(vm, |vm, meter| self.call_inner(vm, function, args, meter))?;
+            self.convert(vm, &value, deadline)
+        });
         let result = self.memory_outcome(vm, result);
         Self::settle(vm, result)
     }
 
     fn reset(&self, vm: &mut BoaVm) -> Result<(), ScriptError> {
         Self::refuse_broken(vm)?;
-        let result = on_big_stack(|| self.reset_inner(vm));
+        let result = on_big_stack(|| self.metered(vm, |vm, _| self.reset_inner(vm)));
         Self::settle(vm, result)
+    }
+
+    /// The instance's heap as its thread's [`CountingAllocator`] count saw it, after a garbage collection (of
+    /// the thread's heap: only this instance on a carrier thread); `None` without the allocator.
+    fn memory_usage(&self, vm: &mut BoaVm) -> Option<usize> {
+        if !CountingAllocator::is_installed() {
+            return None;
+        }
+        let before = CountingAllocator::thread_net_bytes();
+        boa_engine::gc::force_collect();
+        vm.heap = (vm.heap + (CountingAllocator::thread_net_bytes() - before)).max(vm.baseline);
+        usize::try_from(vm.heap).ok()
     }
 
     fn is_broken(&self, vm: &mut BoaVm) -> bool {

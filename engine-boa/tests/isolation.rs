@@ -261,3 +261,46 @@ fn many_uses_stay_clean() {
         e.reset(&mut vm).unwrap();
     }
 }
+
+#[test]
+fn request_source_evaluated_as_a_block_means_what_eval_means() {
+    // Source without `var`, top-level functions or `use strict` runs as `{ source }` in Boa's budgeted loop; the
+    // rest goes through `eval`. Either way: the same completion values and the same scoping.
+    let (e, mut vm) = common::vm("", Isolation::None);
+    for (source, expected) in [
+        ("1 + 1", json!(2)),
+        ("let x = 5; x * 2", json!(10)),
+        ("typeof x", json!("undefined")),
+        ("class C {}; typeof C", json!("function")),
+        ("typeof C", json!("undefined")),
+        ("if (true) { 3 } else { 4 }", json!(3)),
+        ("", Value::Null),
+        ("var v = 7; v", json!(7)),
+        ("v", json!(7)),
+        ("function f() { return 9 } f()", json!(9)),
+        ("f() + v", json!(16)),
+        (
+            "'use strict'; (function () { return typeof this; })()",
+            json!("undefined"),
+        ),
+        ("(function () { return typeof this; })()", json!("object")),
+    ] {
+        assert_eq!(e.eval(&mut vm, source).unwrap(), expected, "{source}");
+    }
+    // Closing the block early cannot declare anything at the top level: such source is not a block's worth, goes
+    // through `eval`, and is a syntax error there.
+    let err = e.eval(&mut vm, "1 } let leak = 1; { 2").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Syntax, "{err}");
+    assert_eq!(e.eval(&mut vm, "typeof leak").unwrap(), json!("undefined"));
+    // `var` under strict isolation is deleted by the reset, as with `eval`.
+    let (e, mut vm) = common::vm("", Isolation::Strict);
+    assert_eq!(
+        e.eval(&mut vm, "var w = 1; let y = 2; w + y").unwrap(),
+        json!(3)
+    );
+    e.reset(&mut vm).unwrap();
+    assert_eq!(
+        e.eval(&mut vm, "typeof w + typeof y").unwrap(),
+        json!("undefinedundefined")
+    );
+}

@@ -12,8 +12,18 @@ use serde_json::json;
 #[test]
 fn infinite_loop_in_eval_times_out_and_breaks() {
     let (e, mut vm) = vm("", Isolation::Strict);
+    // Request source without `var` or top-level functions runs in Boa's budgeted loop: the deadline stops it.
     let err = assert_err(
         e.eval(&mut vm, "for (;;) {}"),
+        ErrorKind::Timeout,
+        "time limit",
+    );
+    assert!(err.message().contains("300ms"), "{err}");
+    assert!(e.is_broken(&mut vm));
+    // Source with a `var` runs through `eval`, in one native call: the loop limit stops it.
+    let (e, mut vm) = common::vm("", Isolation::Strict);
+    let err = assert_err(
+        e.eval(&mut vm, "var n = 0; for (;;) { n++; }"),
         ErrorKind::Timeout,
         "loop iteration limit",
     );
