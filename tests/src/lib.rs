@@ -34,9 +34,20 @@ pub struct Engine<E> {
     pub lang: Lang,
     /// Builds the engine from a configuration.
     pub make: fn(EngineConfig) -> E,
-    /// Whether the engine can limit an instance's heap. Boa cannot: its runaway allocations are stopped by the
-    /// time limit instead, which the suite checks in place of the memory limit.
-    pub memory_limit: bool,
+    /// Whether the engine limits an instance's heap in this process. Boa does when the binary installed
+    /// `engine_boa::CountingAllocator` (the suites' binaries do); without it, its runaway allocations are stopped
+    /// by the time limit instead, which the suite then checks in place of the memory limit.
+    pub memory_limit: fn() -> bool,
+    /// How many threads the engine has parked for good so far (Boa: an allocation past its hard cap parks the
+    /// instance's thread, and the carrier's deadline then ends the call; 0 for the others).
+    pub parked_threads: fn() -> usize,
+}
+
+impl<E> Engine<E> {
+    /// Whether the engine limits an instance's heap in this process (see [`Engine::memory_limit`]).
+    pub fn limits_memory(&self) -> bool {
+        (self.memory_limit)()
+    }
 }
 
 /// The prelude every check uses: `echo(x)` returns its argument, `handle(input, i)` returns the input.
@@ -271,7 +282,7 @@ where
     /// Allocation past the memory limit ends with `memory`; on an engine without a heap limit, the time limit ends
     /// it with `timeout` (its documented behaviour).
     pub fn out_of_memory(&self) {
-        let (timeout, kind) = if self.memory_limit {
+        let (timeout, kind) = if self.limits_memory() {
             (Duration::from_secs(10), ErrorKind::Memory)
         } else {
             (Duration::from_secs(1), ErrorKind::Timeout)
@@ -499,7 +510,8 @@ pub const QUICKJS: Engine<engine_quickjs::QuickJsEngine> = Engine {
     name: "quickjs",
     lang: Lang::Js,
     make: |config| engine_quickjs::QuickJsEngine::new(config).unwrap(),
-    memory_limit: true,
+    memory_limit: || true,
+    parked_threads: || 0,
 };
 
 /// Lua, as the suites run it.
@@ -508,17 +520,20 @@ pub const LUA: Engine<engine_lua::LuaEngine> = Engine {
     name: "lua",
     lang: Lang::Lua,
     make: |config| engine_lua::LuaEngine::new(config).unwrap(),
-    memory_limit: true,
+    memory_limit: || true,
+    parked_threads: || 0,
 };
 
-/// Boa, as the suites run it: carried on dedicated threads. Boa has no heap limit (see engine-boa's crate docs),
-/// so a runaway allocation is stopped by the time limit.
+/// Boa, as the suites run it: carried on dedicated threads. Its heap limit needs `engine_boa::CountingAllocator` as
+/// the binary's global allocator (see engine-boa's crate docs); without it a runaway allocation is stopped by the
+/// time limit.
 #[cfg(feature = "boa")]
 pub const BOA: Engine<pool_core::Carrier<engine_boa::BoaEngine>> = Engine {
     name: "boa",
     lang: Lang::Js,
     make: boa_engine,
-    memory_limit: false,
+    memory_limit: engine_boa::CountingAllocator::is_installed,
+    parked_threads: engine_boa::CountingAllocator::parked_threads,
 };
 
 /// The Boa engine as pools use it: carried on dedicated threads.

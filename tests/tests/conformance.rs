@@ -2,6 +2,11 @@
 //!
 //! `VMPOOL_ISOLATION_PAIRS` sets the number of writer/reader pairs per engine (default 1000).
 
+/// Boa's heap limit needs its counting allocator (the others do not mind it).
+#[cfg(feature = "boa")]
+#[global_allocator]
+static ALLOC: engine_boa::CountingAllocator = engine_boa::CountingAllocator::system();
+
 fn pairs() -> usize {
     std::env::var("VMPOOL_ISOLATION_PAIRS")
         .ok()

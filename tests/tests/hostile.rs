@@ -13,6 +13,11 @@ use vmpool_tests::Lang;
 use vmpool_tests::child::{assert_survives, test_name};
 use vmpool_tests::hostile::{self, Expect, HOSTILE_MEMORY_MB, nested_source};
 
+/// Boa's heap limit needs its counting allocator (the others do not mind it).
+#[cfg(feature = "boa")]
+#[global_allocator]
+static ALLOC: engine_boa::CountingAllocator = engine_boa::CountingAllocator::system();
+
 /// A size field of `/proc/self/status` in KiB (0 where there is none).
 fn proc_status_kb(field: &str) -> usize {
     std::fs::read_to_string("/proc/self/status")
@@ -118,17 +123,22 @@ macro_rules! hostile {
                 assert_survives(&name("memory"), CHILD_LIMIT, || {
                     let e = &$engine;
                     // An engine without a heap limit is stopped by its time limit: keep that short.
-                    let timeout = if e.memory_limit { Duration::from_secs(5) } else { hostile::HOSTILE_TIMEOUT };
+                    let timeout = if e.limits_memory() { Duration::from_secs(5) } else { hostile::HOSTILE_TIMEOUT };
                     let limits = Limits { timeout, ..e.hostile_limits() };
                     let rss_before = proc_status_kb("VmRSS:");
                     let pool = e.pool(1, limits.clone());
                     let mut failures = Vec::new();
                     let mut peak = 0usize;
+                    // The resident growth of each case over the resident size when it started (the high-water
+                    // mark is reset before each case): what one instance added at its peak.
+                    let mut case_peak = (0usize, "");
                     for case in hostile::MEMORY_CASES {
                         let Some(src) = e.source_of(case) else { continue };
+                        let _ = std::fs::write("/proc/self/clear_refs", "5");
+                        let case_start = proc_status_kb("VmRSS:");
                         // An engine without a heap limit is stopped by the time limit instead (its documented
                         // behaviour), or may finish: what matters there is that the process survives.
-                        let expect = if e.memory_limit {
+                        let expect = if e.limits_memory() {
                             case.expect
                         } else {
                             Expect::Err(&[
@@ -137,30 +147,46 @@ macro_rules! hostile {
                                 pool_core::ErrorKind::Memory,
                             ])
                         };
+                        let parked = (e.parked_threads)();
                         match e.check(&pool, case.name, src, expect) {
                             Ok(outcome) => peak = peak.max(outcome.memory.unwrap_or(0)),
-                            Err(f) if e.memory_limit => failures.push(f),
+                            // Boa: one allocation (inside one slice of its loop) would have passed the hard cap,
+                            // so the thread was parked with what it held and the carrier's deadline ended the call.
+                            Err(f) if (e.parked_threads)() > parked => {
+                                println!("{}: {}: the instance's thread was parked at the hard cap: {f}", e.name, case.name);
+                            }
+                            Err(f) if e.limits_memory() => failures.push(f),
                             Err(f) => println!("{}: no heap limit: {f}", e.name),
+                        }
+                        let growth = proc_status_kb("VmHWM:").saturating_sub(case_start) << 10;
+                        println!("{}: {}: resident growth {} KiB", e.name, case.name, growth >> 10);
+                        if growth > case_peak.0 {
+                            case_peak = (growth, case.name);
                         }
                     }
                     let limit = usize::try_from(HOSTILE_MEMORY_MB).unwrap() << 20;
                     // The child runs one instance at a time: its resident high-water mark over its resident size
                     // before the pool bounds the peak of any one instance (plus conversions and the harness).
-                    let hwm_growth = proc_status_kb("VmHWM:").saturating_sub(rss_before) << 10;
+                    let rss_growth = proc_status_kb("VmRSS:").saturating_sub(rss_before) << 10;
+                    let (hwm_growth, worst) = case_peak;
                     println!(
-                        "{}: memory cases: process peak growth {} KiB = {:.2} x the limit of {} KiB; largest heap reported after a case {} KiB",
+                        "{}: memory cases: peak growth per instance {} KiB = {:.2} x the limit of {} KiB ({worst}); \
+                         resident growth after all cases {} KiB; largest heap reported after a case {} KiB",
                         e.name,
                         hwm_growth >> 10,
                         hwm_growth as f64 / limit as f64,
                         limit >> 10,
+                        rss_growth >> 10,
                         peak >> 10
                     );
-                    if e.memory_limit {
+                    if e.limits_memory() {
                         assert!(peak > 0, "{}: memory_usage reported nothing", e.name);
                         // The allocator's limit holds for the heap it accounts; the process also pays malloc's
                         // per-allocation overhead and the harness, so the bound here is a sanity bound (a broken
                         // limit shows as many times the limit, as Boa's has none).
-                        assert!(peak <= limit, "{}: heap {peak} over the limit {limit}", e.name);
+                        // QuickJS and Lua refuse the allocation past the limit; Boa's limit is checked between slices
+                        // of its loop and by its hardened built-ins, under a hard cap of 125%.
+                        assert!(peak <= limit + limit / 4, "{}: heap {peak} over the limit {limit}", e.name);
                         assert!(hwm_growth <= limit * 2, "{}: peak growth {hwm_growth} over 2 x {limit}", e.name);
                     }
                     report(e.name, "memory", &failures);

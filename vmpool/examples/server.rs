@@ -21,8 +21,8 @@
 //! shows up in the metrics under its own `handler` label. Every pool has the `[vm_pool]` settings, so the server
 //! holds at most `max_size` instances per handler. The script defines a global `handle(request)`; it receives the
 //! request body as a value (objects, arrays, strings, numbers, booleans, null) and its return value is the
-//! response body. Boa has no heap limit (see the `engine-boa` docs): with `--engine boa`, `limits.memory_mb` is
-//! not enforced and only the time limit stops a script that allocates without end.
+//! response body. With `--engine boa`, `limits.memory_mb` is enforced through Boa's counting allocator, which this
+//! example installs as its global allocator (see the `engine-boa` docs, "Limits").
 //!
 //! # Requests never block the runtime
 //! A request waits for an instance with `acquire_async().await` (no thread is blocked while it waits) and then
@@ -61,6 +61,11 @@
     not(any(feature = "quickjs", feature = "lua", feature = "boa")),
     allow(dead_code, unused_imports)
 )]
+
+/// Boa's heap limit needs its counting allocator as the process's global allocator.
+#[cfg(feature = "boa")]
+#[global_allocator]
+static ALLOC: vmpool::boa::CountingAllocator = vmpool::boa::CountingAllocator::system();
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -136,7 +141,7 @@ impl ServerEngine for vmpool::lua::LuaEngine {
 
 /// Boa's instances are not `Send`: each lives on a thread of its own behind a [`vmpool::Carrier`], whose stack
 /// is as large as the one Boa runs every operation on (reserved lazily), so no operation needs a fresh segment.
-/// Boa has no heap limit: `limits.memory_mb` is not enforced (see the `engine-boa` docs).
+/// Its heap limit counts on the counting allocator this example installs (see the `engine-boa` docs).
 #[cfg(feature = "boa")]
 impl ServerEngine for vmpool::Carrier<vmpool::boa::BoaEngine> {
     const NAME: &'static str = "boa";

@@ -2,8 +2,6 @@
 // {"do": "throw"} -> 422 exception     {"do": "loop"}    -> 504 timeout
 // {"do": "alloc"} -> 422 memory        {"do": "recurse"} -> 422 stack
 // {"do": "busy", "ms": 50} -> 200 after about 50 ms of CPU work     anything else -> 200 {"ok": true}
-// Boa has no heap limit: there "alloc" grows the heap until the time limit stops it (504), so don't send it to a
-// Boa server with a long timeout.
 function handle(request) {
   switch (request.do) {
     case "throw":
@@ -12,7 +10,7 @@ function handle(request) {
       for (;;) {}
     case "alloc": {
       const hoard = [];
-      for (;;) hoard.push(new Array(4096).fill(hoard.length));
+      for (;;) hoard.push("x".repeat(262144) + hoard.length);
     }
     case "recurse": {
       const down = (n) => down(n + 1) + 1;
