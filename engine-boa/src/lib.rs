@@ -263,19 +263,32 @@ fn room() -> f64 {
         })
 }
 
-/// The thread's allocation cap, set for the length of one operation.
-struct Capped;
+/// One metered operation's hold on its thread: the meter the hardened built-ins read and, on a carrier thread,
+/// the allocation cap. Both are undone on drop, also when the operation panics.
+struct Metering {
+    previous: Option<(isize, isize, isize)>,
+    capped: bool,
+}
 
-impl Capped {
-    fn new(meter: &Meter, hard: isize) -> Self {
-        heap::set_thread_cap(Some(meter.start + (hard - meter.base)));
-        Capped
+impl Metering {
+    fn new(meter: &Meter, hard: Option<isize>) -> Self {
+        let previous = ACTIVE_METER.replace(Some((meter.start, meter.base, meter.limit)));
+        if let Some(hard) = hard {
+            heap::set_thread_cap(Some(meter.start + (hard - meter.base)));
+        }
+        Self {
+            previous,
+            capped: hard.is_some(),
+        }
     }
 }
 
-impl Drop for Capped {
+impl Drop for Metering {
     fn drop(&mut self) {
-        heap::set_thread_cap(None);
+        ACTIVE_METER.set(self.previous);
+        if self.capped {
+            heap::set_thread_cap(None);
+        }
     }
 }
 
@@ -528,19 +541,17 @@ impl BoaEngine {
         op: impl FnOnce(&mut BoaVm, Option<&Meter>) -> Result<T, ScriptError>,
     ) -> Result<T, ScriptError> {
         let meter = Meter::new(vm.heap, self.limit_bytes());
-        let capped = match &meter {
-            Some(m) if self.park_past_cap => Some(Capped::new(
-                m,
-                self.limit_bytes().saturating_mul(HARD_LIMIT_PERCENT) / 100,
-            )),
-            _ => None,
-        };
-        let active = ACTIVE_METER.replace(meter.as_ref().map(|m| (m.start, m.base, m.limit)));
+        let hard = self
+            .park_past_cap
+            .then(|| self.limit_bytes().saturating_mul(HARD_LIMIT_PERCENT) / 100);
+        let metering = meter.as_ref().map(|m| Metering::new(m, hard));
         let mut result = op(vm, meter.as_ref());
-        ACTIVE_METER.set(active);
-        drop(capped);
+        drop(metering);
         if let Some(m) = &meter {
-            if result.is_ok() && m.over() {
+            // Also after a failure: an instance left over its limit (by source that ran through `eval`, which is
+            // not checked between slices) must not be used again.
+            let already = matches!(&result, Err(e) if e.kind() == ErrorKind::Memory);
+            if !already && m.over() {
                 result = Err(self.memory_error(m));
             }
             // Garbage made outside an operation (by the conversion of its result) is freed by a collection

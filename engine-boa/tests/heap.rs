@@ -140,3 +140,20 @@ fn through_the_carrier_one_allocation_past_the_hard_cap_parks_its_thread() {
     // The pool goes on with a new instance on a new thread.
     assert_eq!(pool.acquire().unwrap().eval("1 + 1").unwrap(), json!(2));
 }
+
+#[test]
+fn an_instance_left_over_its_limit_by_unchecked_source_is_not_used_again() {
+    // Source with a `var` runs through `eval`, in one native call: nothing checks it while it runs, so the check
+    // after the operation ends it with `memory`, whatever the script returned or threw.
+    let e = BoaEngine::new(config("", 16)).unwrap();
+    for ending in ["a.length", "throw new Error('done')"] {
+        let mut vm = e.create().unwrap();
+        let source = format!("var a = []; for (let i = 0; i < 3e6; i++) a.push(i + 0.5); {ending}");
+        assert_err(
+            e.eval(&mut vm, &source),
+            ErrorKind::Memory,
+            "limit of 16 MiB",
+        );
+        assert!(e.is_broken(&mut vm), "{ending}");
+    }
+}
