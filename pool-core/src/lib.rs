@@ -23,7 +23,9 @@
 //! (JSON-like), so the same request runs on every engine. Errors carry an [`ErrorKind`] shared by all engines.
 //!
 //! # The pool
-//! In use + idle + being created never exceeds `max_size`; instances are created outside the lock. `preload_size`
+//! In use + idle + being created never exceeds `max_size`; instances are created outside the locks. Idle instances
+//! are kept in per-core shards, each behind a lock of its own: a thread returns instances to its shard and takes
+//! from it first, so threads that each use one instance at a time do not contend. `preload_size`
 //! instances are created at start and kept as a warm floor. [`Pool::acquire`] waits up to `acquire_timeout` and
 //! then fails with `VM pool exhausted`; [`Pool::try_acquire`] never waits; [`Pool::acquire_async`] waits without
 //! blocking an executor. The guard resets the instance on the way back and destroys it instead when it hit a

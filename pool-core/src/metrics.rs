@@ -99,8 +99,9 @@ impl Destroyed {
 /// A snapshot of the pool's counters.
 ///
 /// The gauges (`in_use`, `available`, `creating`) and the lifecycle counters (`created`, `destroyed`,
-/// `total_uses`) are read together under the pool's lock, so `created - destroyed == in_use + available` holds in
-/// every snapshot. `script_errors` and the wait counters are kept outside the lock and may lag by a few events
+/// `total_uses`) are read together under the pool's main lock and every idle shard's lock, so
+/// `created - destroyed == in_use + available` holds in every snapshot. `script_errors` and the wait counters are
+/// kept outside the locks and may lag by a few events
 /// under load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
