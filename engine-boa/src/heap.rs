@@ -114,6 +114,19 @@ fn park_for_good() -> ! {
     }
 }
 
+/// Counts a new block of `size` bytes around `allocate`, which returns it or null.
+#[inline]
+fn counted(size: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
+    grow(size);
+    let block = allocate();
+    if block.is_null() {
+        shrink(size);
+    } else if !INSTALLED.load(Ordering::Relaxed) {
+        INSTALLED.store(true, Ordering::Relaxed);
+    }
+    block
+}
+
 #[inline]
 fn shrink(size: usize) {
     let _ = NET.try_with(|net| net.set(net.get().saturating_sub(signed(size))));
@@ -127,26 +140,14 @@ fn shrink(size: usize) {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grow(layout.size());
         // SAFETY: forwarded with the caller's guarantees (`layout` has a non-zero size).
-        let block = unsafe { self.inner.alloc(layout) };
-        if block.is_null() {
-            shrink(layout.size());
-        } else if !INSTALLED.load(Ordering::Relaxed) {
-            INSTALLED.store(true, Ordering::Relaxed);
-        }
-        block
+        counted(layout.size(), || unsafe { self.inner.alloc(layout) })
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        grow(layout.size());
         // SAFETY: as for `alloc`.
-        let block = unsafe { self.inner.alloc_zeroed(layout) };
-        if block.is_null() {
-            shrink(layout.size());
-        }
-        block
+        counted(layout.size(), || unsafe { self.inner.alloc_zeroed(layout) })
     }
 
     #[inline]

@@ -217,6 +217,7 @@ pub struct BoaVm {
 }
 
 /// An instance's heap during one operation: its size before, plus what its thread allocated minus freed since.
+#[derive(Clone, Copy)]
 struct Meter {
     start: isize,
     base: isize,
@@ -248,8 +249,8 @@ impl Meter {
 }
 
 thread_local! {
-    /// The meter of the operation running on this thread (start, base, limit), for the hardened built-ins.
-    static ACTIVE_METER: std::cell::Cell<Option<(isize, isize, isize)>> = const { std::cell::Cell::new(None) };
+    /// The meter of the operation running on this thread, for the hardened built-ins.
+    static ACTIVE_METER: std::cell::Cell<Option<Meter>> = const { std::cell::Cell::new(None) };
 }
 
 /// Bytes the instance whose operation runs on this thread has left under its limit (infinite when nothing is
@@ -258,21 +259,19 @@ fn room() -> f64 {
     #[allow(clippy::cast_precision_loss)]
     ACTIVE_METER
         .with(std::cell::Cell::get)
-        .map_or(f64::INFINITY, |(start, base, limit)| {
-            (limit - (base + (CountingAllocator::thread_net_bytes() - start))) as f64
-        })
+        .map_or(f64::INFINITY, |m| (m.limit - m.used()) as f64)
 }
 
 /// One metered operation's hold on its thread: the meter the hardened built-ins read and, on a carrier thread,
 /// the allocation cap. Both are undone on drop, also when the operation panics.
 struct Metering {
-    previous: Option<(isize, isize, isize)>,
+    previous: Option<Meter>,
     capped: bool,
 }
 
 impl Metering {
     fn new(meter: &Meter, hard: Option<isize>) -> Self {
-        let previous = ACTIVE_METER.replace(Some((meter.start, meter.base, meter.limit)));
+        let previous = ACTIVE_METER.replace(Some(*meter));
         if let Some(hard) = hard {
             heap::set_thread_cap(Some(meter.start + (hard - meter.base)));
         }
@@ -561,6 +560,14 @@ impl BoaEngine {
         result
     }
 
+    /// The error of an operation its meter stopped (only a metered operation is stopped for memory).
+    fn memory_stop(&self, meter: Option<&Meter>) -> ScriptError {
+        match meter {
+            Some(m) => self.memory_error(m),
+            None => ScriptError::new(ErrorKind::Memory, "memory limit"),
+        }
+    }
+
     fn memory_error(&self, meter: &Meter) -> ScriptError {
         ScriptError::new(
             ErrorKind::Memory,
@@ -794,10 +801,7 @@ impl BoaEngine {
             Ok(()) => Ok(()),
             Err(jobs::JobsStop::Engine(e)) => Err(self.js_error(vm, e, false)),
             Err(jobs::JobsStop::Deadline) => Err(ScriptError::timeout(self.config.limits.timeout)),
-            Err(jobs::JobsStop::Memory) => Err(meter.map_or_else(
-                || ScriptError::new(ErrorKind::Memory, "memory limit"),
-                |m| self.memory_error(m),
-            )),
+            Err(jobs::JobsStop::Memory) => Err(self.memory_stop(meter)),
             Err(jobs::JobsStop::TooMany) => Err(ScriptError::new(
                 ErrorKind::Timeout,
                 format!(
@@ -970,10 +974,7 @@ impl BoaEngine {
             Budgeted::Done(Ok(v)) => Ok(v),
             Budgeted::Done(Err(e)) => Err(self.js_error(vm, e, false)),
             Budgeted::Deadline => Err(ScriptError::timeout(self.config.limits.timeout)),
-            Budgeted::Memory => Err(meter.map_or_else(
-                || ScriptError::new(ErrorKind::Memory, "memory limit"),
-                |m| self.memory_error(m),
-            )),
+            Budgeted::Memory => Err(self.memory_stop(meter)),
         }
     }
 

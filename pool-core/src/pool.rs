@@ -692,12 +692,7 @@ where
         &self,
         timeout: Duration,
     ) -> Result<PooledVm<'_, E>, PoolError<E::Error>> {
-        // The guard is built once, after both paths: the slow path returns only the slot, so that the guard of the
-        // fast path is not first written into the slow path's result and then copied out of it.
-        let slot = match self.inner().take_idle(Location::caller()) {
-            Some(slot) => slot,
-            None => self.inner().acquire_slow(timeout, Location::caller())?,
-        };
+        let slot = self.inner().lend(timeout, Location::caller())?;
         Ok(PooledVm::new(PoolRef::Borrowed(self.inner()), slot))
     }
 
@@ -727,10 +722,7 @@ where
         &self,
         timeout: Duration,
     ) -> Result<PooledVm<'static, E>, PoolError<E::Error>> {
-        let slot = match self.inner().take_idle(Location::caller()) {
-            Some(slot) => slot,
-            None => self.inner().acquire_slow(timeout, Location::caller())?,
-        };
+        let slot = self.inner().lend(timeout, Location::caller())?;
         Ok(PooledVm::new(PoolRef::Owned(self.inner().clone()), slot))
     }
 
@@ -1023,6 +1015,21 @@ impl<E: ScriptEngine> Inner<E> {
             self.lease(&mut st, slot.tag, location);
         }
         Some(slot)
+    }
+
+    /// An instance for a caller: its shard's, or through the slow path. Only the slot comes back, and the caller
+    /// builds its guard once after both paths join, so that the fast path's guard is not first written into the
+    /// slow path's result and then copied out of it.
+    #[inline(always)]
+    fn lend(
+        &self,
+        timeout: Duration,
+        location: &'static Location<'static>,
+    ) -> Result<Slot<E::Vm>, PoolError<E::Error>> {
+        match self.take_idle(location) {
+            Some(slot) => Ok(slot),
+            None => self.acquire_slow(timeout, location),
+        }
     }
 
     #[inline(never)]
