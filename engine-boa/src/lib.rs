@@ -79,8 +79,11 @@
 //!   interned strings so that the pool replaces it.
 //!
 //! # Isolation
-//! The policies use pool-core's shared JavaScript ([`pool_core::js`]): `LOCKDOWN` (strict), `SCRUB` (strict,
-//! scrub) and `FINGERPRINT` (`verify_reset`). Request source given to `eval` is evaluated as the original `eval`
+//! The policies do what pool-core's shared JavaScript ([`pool_core::js`]) describes: `LOCKDOWN` (strict) runs as
+//! JavaScript, with native functions for its override accessors; the scrub (strict, scrub) and the fingerprint
+//! (`verify_reset`) are native code with the same checks and messages (module `baseline`: in Boa a closure keeps
+//! its whole scope, compiled code and source text alive, which cost an idle instance about 210 KiB for these
+//! three). Request source given to `eval` is evaluated as the original `eval`
 //! called indirectly would evaluate it, so its `let`/`const`/`class` declarations stay local to that evaluation and
 //! its `var` and function declarations become deletable global properties (source without the latter runs as one
 //! block of a script, which means the same; see "Limits").
@@ -105,15 +108,16 @@
 //! `internal` on a mismatch, so the pool discards the instance.
 //!
 //! # Memory
-//! Boa cannot report its heap, so these are resident-set growth per instance, strict isolation with
-//! `verify_reset`, the JSON handler, after one call and its reset, 20 instances in a fresh process (release; the
-//! `boa_memory` example prints the breakdown: `cargo run --release -p engine-boa --example boa_memory`):
-//! - on the creating thread (pool-bench's memory column): 780-820 KiB (`Isolation::None`: 440-470 KiB).
-//!   A bare `Context` is about 300 KiB of it; the hardened built-ins about 125 KiB; the lockdown about
-//!   180 KiB (its frozen accessors keep the lockdown's whole scope and code alive); the scrub and fingerprint
-//!   closures about 45 KiB each; the prelude and the call trampoline about 20 KiB.
-//! - through a carrier (a thread per instance): about 1.0-1.1 MiB, of which the thread's own allocator arena
-//!   holds the instance plus what set-up freed but the arena keeps.
+//! An idle instance's heap, as [`CountingAllocator`] counts it (what `memory_usage` and pool-bench's memory
+//! column report): strict isolation with `verify_reset`, the JSON handler, after one call and its reset, release
+//! (`cargo run --release -p engine-boa --example boa_heap`):
+//! - about 470 KB: a bare `Context` 289 KB, the hardened built-ins about 136 KB, the prelude and the call
+//!   trampoline about 12 KB, the lockdown about 33 KB (most of it what Boa keeps from parsing it; the frozen
+//!   objects themselves cost almost nothing), the scrub and fingerprint baselines about 1 KB.
+//!   `Isolation::None`: about 436 KB.
+//! - resident-set growth per instance (the `boa_memory` example: 20 instances in a fresh process): 574 KiB on
+//!   the creating thread (`None`: 442 KiB); through a carrier (a thread per instance) about 920 KiB, of which the
+//!   thread's own allocator arena holds the instance plus what set-up freed but the arena keeps.
 //!
 //! What set-up does to keep that down: the set-up scripts are given to Boa without comment lines and
 //! indentation (Boa keeps each script's source text while its functions live); when the instance is alone on its
@@ -130,6 +134,7 @@
 
 #![deny(unsafe_code)]
 
+mod baseline;
 mod convert;
 mod heap;
 mod jobs;
@@ -199,8 +204,8 @@ pub struct BoaVm {
     object_keys: JsObject,
     slots: JsArray,
     trampolines: Vec<Option<Script>>,
-    scrub: Option<JsObject>,
-    check: Option<JsObject>,
+    /// The global object's baseline, for the reset (scrub and strict).
+    baseline_globals: Option<baseline::Baseline>,
     broken: Option<String>,
     /// The private state of the hardened built-ins: its `memory` field is set when one of them refused an
     /// allocation over `limits.memory_mb` (scripts cannot reach it).
@@ -650,8 +655,7 @@ impl BoaEngine {
             object_keys,
             slots,
             trampolines: Vec::new(),
-            scrub: None,
-            check: None,
+            baseline_globals: None,
             broken: None,
             harden_state: None,
             _live: LiveOnThread::new(),
@@ -689,14 +693,23 @@ impl BoaEngine {
                 .map_err(|e| self.prelude_failure(e))?;
         }
         if self.config.isolation == Isolation::Strict {
-            self.install(&mut vm, pool_core::js::LOCKDOWN, "lockdown")?;
+            let accessors = baseline::accessor_factory(vm.context.realm());
+            self.install_with(
+                &mut vm,
+                pool_core::js::LOCKDOWN,
+                "lockdown",
+                &[accessors.into()],
+            )?;
         }
         if self.config.isolation != Isolation::None {
-            vm.scrub = Some(self.install_fn(&mut vm, pool_core::js::SCRUB, "scrub")?);
-            if self.config.verify_reset {
-                vm.check =
-                    Some(self.install_fn(&mut vm, pool_core::js::FINGERPRINT, "fingerprint")?);
-            }
+            let taken = baseline::Baseline::take(&mut vm.context, self.config.verify_reset)
+                .map_err(|e| {
+                    ScriptError::new(
+                        ErrorKind::Internal,
+                        format!("cannot take the isolation baseline: {e}"),
+                    )
+                })?;
+            vm.baseline_globals = Some(taken);
         }
         // What the set-up left behind (parsed scripts, the lockdown's working set) goes now, not when some later
         // allocation crosses the collector's threshold.
@@ -720,12 +733,7 @@ impl BoaEngine {
         )
     }
 
-    /// Evaluates a shared isolation script (a function expression) and calls it; returns its result.
-    fn install(&self, vm: &mut BoaVm, source: &str, what: &str) -> Result<JsValue, ScriptError> {
-        self.install_with(vm, source, what, &[])
-    }
-
-    /// As [`install`](Self::install), calling the script's function with `args`.
+    /// Evaluates a set-up script (a function expression) and calls it with `args`; returns its result.
     fn install_with(
         &self,
         vm: &mut BoaVm,
@@ -772,22 +780,6 @@ impl BoaEngine {
             .set(js_string!("length"), 0, true, &mut vm.context)
             .ok();
         result.map_err(|e| fail(e.to_string()))
-    }
-
-    fn install_fn(
-        &self,
-        vm: &mut BoaVm,
-        source: &str,
-        what: &str,
-    ) -> Result<JsObject, ScriptError> {
-        self.install(vm, source, what)?
-            .as_callable()
-            .ok_or_else(|| {
-                ScriptError::new(
-                    ErrorKind::Internal,
-                    format!("isolation script `{what}` did not return a function"),
-                )
-            })
     }
 
     fn run_jobs(
@@ -1093,23 +1085,18 @@ impl BoaEngine {
         let fail = |what: &str, m: String| {
             ScriptError::new(ErrorKind::Internal, format!("reset failed: {what}: {m}"))
         };
-        if let Some(scrub) = vm.scrub.clone() {
-            let r = scrub
-                .call(&JsValue::undefined(), &[], &mut vm.context)
-                .map_err(|e| fail("scrub", e.to_string()))?;
-            if let Some(m) = r.as_string() {
-                return Err(fail("scrub", m.to_std_string_escaped()));
+        if let Some(base) = &vm.baseline_globals {
+            if let Some(m) = base
+                .scrub(&mut vm.context)
+                .map_err(|e| fail("scrub", e.to_string()))?
+            {
+                return Err(fail("scrub", m));
             }
-        }
-        if let Some(check) = vm.check.clone() {
-            let r = check
-                .call(&JsValue::undefined(), &[], &mut vm.context)
-                .map_err(|e| fail("verify", e.to_string()))?;
-            if let Some(m) = r.as_string() {
-                return Err(fail(
-                    "the instance differs from its baseline",
-                    m.to_std_string_escaped(),
-                ));
+            if let Some(m) = base
+                .check(&mut vm.context)
+                .map_err(|e| fail("verify", e.to_string()))?
+            {
+                return Err(fail("the instance differs from its baseline", m));
             }
         }
         // Jobs queued by the scrub or check themselves (none expected) must not survive either.

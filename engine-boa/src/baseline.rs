@@ -1,0 +1,313 @@
+//! The isolation baseline in native code: what pool-core's `SCRUB` and `FINGERPRINT` scripts do, and the
+//! accessor functions that pool-core's `LOCKDOWN` installs against the override mistake.
+//!
+//! The checks and messages are those of the shared scripts (see [`pool_core::js`]); only where the state lives
+//! differs. In Boa a closure keeps its whole scope, its compiled code and the source text of the script that made
+//! it alive, so the scripts' closures cost an idle instance about 45 KiB each and the lockdown's accessors about
+//! 110 KiB; here the baseline is a list of keys and a few object handles, and the accessors are native functions.
+
+use boa_engine::builtins::object::OrdinaryObject;
+use boa_engine::object::builtins::JsArray;
+use boa_engine::object::{FunctionObjectBuilder, IntegrityLevel};
+use boa_engine::property::{PropertyDescriptor, PropertyKey};
+use boa_engine::realm::Realm;
+use boa_engine::{
+    Context, JsArgs, JsNativeError, JsObject, JsResult, JsValue, NativeFunction, js_string,
+};
+
+/// The host function pool-core's lockdown calls, for each overridable name, as `accessors(key, [holder, value,
+/// ...])`: it returns `[get, set]`. The setter defines an own property on the receiver (or assigns an existing own
+/// data property); the getter returns the value held for the nearest holder on the receiver's prototype chain (a
+/// name held by one prototype gets a getter that just returns its value). The lockdown freezes both.
+pub(crate) fn accessor_factory(realm: &Realm) -> JsObject {
+    FunctionObjectBuilder::new(realm, NativeFunction::from_fn_ptr(make_accessors))
+        .name(js_string!("accessors"))
+        .length(2)
+        .build()
+        .into()
+}
+
+fn make_accessors(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let key = args.get_or_undefined(0).clone();
+    // Checked here, so that the accessors can rely on it.
+    key.to_property_key(context)?;
+    let flat = args
+        .get_or_undefined(1)
+        .as_object()
+        .and_then(|o| JsArray::from_object(o).ok())
+        .ok_or_else(|| JsNativeError::typ().with_message("accessors: holders must be an array"))?;
+    let len = flat.length(context)?;
+    let mut holders = Vec::new();
+    let mut i = 0;
+    while i + 1 < len {
+        let holder = flat.get(i, context)?.as_object().ok_or_else(|| {
+            JsNativeError::typ().with_message("accessors: a holder is not an object")
+        })?;
+        holders.push((holder, flat.get(i + 1, context)?));
+        i += 2;
+    }
+    let realm = context.realm().clone();
+    let get = match holders.as_slice() {
+        [(_, value)] => NativeFunction::from_copy_closure_with_captures(
+            |_, _, value: &JsValue, _| Ok(value.clone()),
+            value.clone(),
+        ),
+        _ => NativeFunction::from_copy_closure_with_captures(dispatch_get, holders),
+    };
+    let get = FunctionObjectBuilder::new(&realm, get)
+        .name(js_string!("get"))
+        .build();
+    let set = FunctionObjectBuilder::new(
+        &realm,
+        NativeFunction::from_copy_closure_with_captures(set_own, key),
+    )
+    .name(js_string!("set"))
+    .length(1)
+    .build();
+    Ok(JsArray::from_iter([get.into(), set.into()], context).into())
+}
+
+/// `Object.getPrototypeOf(value)` (a proxy's trap runs; a primitive is converted to an object).
+fn prototype_of(value: JsValue, context: &mut Context) -> JsResult<Option<JsObject>> {
+    Ok(OrdinaryObject::get_prototype_of(&JsValue::undefined(), &[value], context)?.as_object())
+}
+
+// The captures' type is the `Vec` the native function holds.
+#[allow(clippy::ptr_arg)]
+fn dispatch_get(
+    this: &JsValue,
+    _: &[JsValue],
+    holders: &Vec<(JsObject, JsValue)>,
+    context: &mut Context,
+) -> JsResult<JsValue> {
+    let mut holder = match this.as_object() {
+        Some(object) => Some(object),
+        None => prototype_of(this.clone(), context)?,
+    };
+    while let Some(object) = holder {
+        if let Some((_, value)) = holders.iter().find(|(h, _)| JsObject::equals(h, &object)) {
+            return Ok(value.clone());
+        }
+        holder = prototype_of(object.into(), context)?;
+    }
+    Ok(JsValue::undefined())
+}
+
+fn set_own(
+    this: &JsValue,
+    args: &[JsValue],
+    key: &JsValue,
+    context: &mut Context,
+) -> JsResult<JsValue> {
+    // A primitive receiver: assignment to a primitive's property has no effect.
+    let Some(receiver) = this.as_object() else {
+        return Ok(JsValue::undefined());
+    };
+    let value = args.get_or_undefined(0).clone();
+    let own = OrdinaryObject::get_own_property_descriptor(
+        &JsValue::undefined(),
+        &[this.clone(), key.clone()],
+        context,
+    )?;
+    let key = key.to_property_key(context)?;
+    match own.as_object() {
+        None => {
+            let desc = PropertyDescriptor::builder()
+                .value(value)
+                .writable(true)
+                .enumerable(true)
+                .configurable(true);
+            receiver.define_property_or_throw(key, desc, context)?;
+        }
+        Some(desc) if desc.has_own_property(js_string!("value"), context)? => {
+            receiver.set(key, value, true, context)?;
+        }
+        // The receiver holds the accessor itself: a frozen built-in.
+        Some(_) => {
+            return Err(JsNativeError::typ()
+                .with_message("Cannot assign to a property of a frozen built-in")
+                .into());
+        }
+    }
+    Ok(JsValue::undefined())
+}
+
+/// A core built-in's state at the baseline.
+struct Sample {
+    object: JsObject,
+    frozen: bool,
+    /// Its number of own keys (0 when frozen: then only its staying frozen is checked).
+    keys: usize,
+}
+
+/// The global object at an instance's baseline, and the scrub and check against it.
+pub(crate) struct Baseline {
+    proto: Option<JsObject>,
+    keys: Vec<PropertyKey>,
+    /// Every baseline global is non-configurable (the lockdown makes them so): none can disappear, so an equal
+    /// key count means the same keys in the same order.
+    pinned: bool,
+    /// The core built-ins, with `verify_reset`.
+    samples: Option<Vec<Sample>>,
+    all_frozen: bool,
+}
+
+fn describe(key: &PropertyKey) -> String {
+    match key {
+        PropertyKey::Symbol(symbol) => symbol.descriptive_string().to_std_string_escaped(),
+        key => format!("`{key}`"),
+    }
+}
+
+impl Baseline {
+    /// Takes the baseline of `context`'s global object now; with `verify`, also samples the core built-ins.
+    pub(crate) fn take(context: &mut Context, verify: bool) -> JsResult<Self> {
+        let global = context.global_object();
+        let keys = global.own_property_keys(context)?;
+        let mut pinned = true;
+        for key in &keys {
+            let desc = OrdinaryObject::get_own_property_descriptor(
+                &JsValue::undefined(),
+                &[global.clone().into(), key.into()],
+                context,
+            )?;
+            if let Some(desc) = desc.as_object()
+                && desc.get(js_string!("configurable"), context)?.to_boolean()
+            {
+                pinned = false;
+            }
+        }
+        let samples = if verify {
+            let intrinsics = context.intrinsics();
+            let constructors = intrinsics.constructors();
+            let objects = intrinsics.objects();
+            let mut samples = Vec::new();
+            for object in [
+                constructors.object().prototype(),
+                constructors.array().prototype(),
+                constructors.function().prototype(),
+                constructors.string().prototype(),
+                constructors.promise().prototype(),
+                constructors.object().constructor(),
+                objects.json(),
+                objects.math(),
+                objects.reflect(),
+                constructors.iterator().prototype(),
+            ] {
+                let frozen = object.test_integrity_level(IntegrityLevel::Frozen, context)?;
+                let keys = if frozen {
+                    0
+                } else {
+                    object.own_property_keys(context)?.len()
+                };
+                samples.push(Sample {
+                    object,
+                    frozen,
+                    keys,
+                });
+            }
+            Some(samples)
+        } else {
+            None
+        };
+        let all_frozen = samples
+            .as_ref()
+            .is_some_and(|s| s.iter().all(|sample| sample.frozen));
+        Ok(Self {
+            proto: global.prototype(),
+            keys,
+            pinned,
+            samples,
+            all_frozen,
+        })
+    }
+
+    /// Deletes the globals added since the baseline and restores the global object's prototype. `Ok(None)` when
+    /// the global object is back at its baseline; otherwise what could not be undone.
+    pub(crate) fn scrub(&self, context: &mut Context) -> JsResult<Option<String>> {
+        let global = context.global_object();
+        let mut problem = None;
+        if global.prototype() != self.proto && !global.set_prototype(self.proto.clone()) {
+            problem = Some(
+                "the prototype of the global object was changed and cannot be restored".to_owned(),
+            );
+        }
+        let keys = global.own_property_keys(context)?;
+        if !(self.pinned && keys.len() == self.keys.len()) {
+            // Keys keep their order: as long as they match the baseline in place, nothing needs a lookup.
+            let same = keys
+                .iter()
+                .zip(&self.keys)
+                .take_while(|(a, b)| a == b)
+                .count();
+            for key in &keys[same..] {
+                if self.keys.contains(key) {
+                    continue;
+                }
+                if global
+                    .delete_property_or_throw(key.clone(), context)
+                    .is_err()
+                    && problem.is_none()
+                {
+                    problem = Some(format!(
+                        "global {} was defined non-configurable and cannot be removed",
+                        describe(key)
+                    ));
+                }
+            }
+        }
+        if problem.is_none() && !global.is_extensible(context)? {
+            problem = Some("the global object was made non-extensible".to_owned());
+        }
+        Ok(problem)
+    }
+
+    /// With `verify_reset`, after the scrub: `Ok(None)` when the fingerprint matches the baseline, otherwise the
+    /// first difference. Under strict (every baseline global pinned, every core built-in frozen) only the global
+    /// object's prototype and extensibility can differ; otherwise also its keys (names and order) and the core
+    /// built-ins (still frozen, or the same number of own keys).
+    pub(crate) fn check(&self, context: &mut Context) -> JsResult<Option<String>> {
+        let Some(samples) = &self.samples else {
+            return Ok(None);
+        };
+        let global = context.global_object();
+        if global.prototype() != self.proto {
+            return Ok(Some(
+                "the prototype of the global object differs".to_owned(),
+            ));
+        }
+        if !global.is_extensible(context)? {
+            return Ok(Some("the global object is not extensible".to_owned()));
+        }
+        if self.pinned && self.all_frozen {
+            return Ok(None);
+        }
+        let keys = global.own_property_keys(context)?;
+        if !self.pinned
+            && let Some(i) = keys.iter().zip(&self.keys).position(|(a, b)| a != b)
+        {
+            return Ok(Some(format!(
+                "global {} was removed or redefined",
+                describe(&self.keys[i])
+            )));
+        }
+        if let Some(added) = keys.get(self.keys.len()) {
+            return Ok(Some(format!("global {} was added", describe(added))));
+        }
+        if let Some(removed) = self.keys.get(keys.len()) {
+            return Ok(Some(format!("global {} was removed", describe(removed))));
+        }
+        for sample in samples {
+            if sample.frozen {
+                if sample.object.is_extensible(context)? {
+                    return Ok(Some("a frozen built-in is no longer frozen".to_owned()));
+                }
+            } else if sample.object.own_property_keys(context)?.len() != sample.keys {
+                return Ok(Some(
+                    "properties of a built-in were added or removed".to_owned(),
+                ));
+            }
+        }
+        Ok(None)
+    }
+}
