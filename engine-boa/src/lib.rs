@@ -37,7 +37,7 @@
 //! | `limits.stack_kb` | recursion limit = `stack_kb / 2` (one JavaScript call frame is charged 2 KiB; at least 16) and value-stack limit = `stack_kb` KiB of `JsValue` slots | `stack` |
 //! | source size | `max_source_bytes`, checked before parsing (also for `eval`/`Function` called by scripts) | `syntax` |
 //! | source nesting | a pre-parse scan: brackets deeper than [`MAX_NESTING`] or expression chains longer than [`MAX_CHAIN`] tokens are rejected before parsing (also for `eval`/`Function` called by scripts) | `stack` |
-//! | `limits.memory_mb` | needs [`CountingAllocator`] as the binary's global allocator (Boa keeps no account of its heap; a library cannot choose the allocator). It counts, per thread, the bytes allocated minus freed; an instance's heap is its size after creation plus what its thread allocated minus freed during its operations. Past `memory_mb` between two slices of the budgeted loop or two promise jobs (after a garbage collection), or after an operation, the call ends with `memory`. The built-ins that allocate in proportion to their arguments in one native call (`String.prototype.repeat`, `padStart`, `padEnd`, `Array.prototype.fill`, `join`, `Array.from` of an array-like) refuse a result estimated over what is left (a `memory` error, even if the script catches the RangeError they throw). Through [`BoaEngine::pooled`], an allocation that would take the instance past [`HARD_LIMIT_PERCENT`] of `memory_mb` parks its thread for good (see below). `memory_usage` collects garbage and returns the heap. Without the allocator: no heap limit, only the built-ins' refusal of single results over `memory_mb`, and `memory_usage` returns `None`. | `memory` |
+//! | `limits.memory_mb` | needs [`CountingAllocator`] as the binary's global allocator (Boa keeps no account of its heap; a library cannot choose the allocator). It counts, per thread, the bytes allocated minus freed; an instance's heap is its size after creation plus what its thread allocated minus freed during its operations. Past `memory_mb` between two slices of the budgeted loop or two promise jobs (after a garbage collection), or after an operation, the call ends with `memory`. The built-ins that allocate in proportion to their arguments in one native call (`String.prototype.repeat`, `padStart`, `padEnd`, `Array.prototype.fill`, `join`, `Array.from` of an array-like) refuse a result estimated over what is left (a `memory` error, even if the script catches the RangeError they throw; in the prelude, the creation fails). Through [`BoaEngine::pooled`], an allocation that would take the instance past [`HARD_LIMIT_PERCENT`] of `memory_mb` parks its thread for good (see below). `memory_usage` collects garbage and returns the heap. Without the allocator: no heap limit, only the built-ins' refusal of single results over `memory_mb`, and `memory_usage` returns `None`. | `memory` |
 //!
 //! A result that is a promise is settled first, as in every vmpool engine: its value once the jobs ran, an
 //! `exception` for a rejection, a `conversion` error while it is still pending.
@@ -63,15 +63,14 @@
 //!   where only the loop and recursion limits apply: a runaway there that uses neither (exponential recursion
 //!   `f(n){ f(n-1); f(n-1) }`) is stopped only by the carrier's deadline, which discards the instance but cannot
 //!   stop the thread.
-//! - **native recursion on data** is bounded by wrappers installed at creation (before the prelude, so the lockdown
-//!   freezes them): `Array.prototype.join`/`toString`/`toLocaleString`, `Error.prototype.toString` and
-//!   `RegExp.prototype.toString` call the original through a JavaScript frame, so Boa's recursion limit stops
-//!   `String()` of deeply nested arrays with `stack`; `Proxy` and `Function.prototype.bind` refuse chains longer
-//!   than 1000 (a RangeError); `JSON.stringify` and `Array.prototype.flat` refuse nesting deeper than 1000 (a
-//!   RangeError). Without them these recursed natively and overflowed even the [`ENGINE_STACK_BYTES`] stack,
-//!   which aborts the process. The wrappers show JavaScript source from `Function.prototype.toString`, and
-//!   `Proxy.prototype` is an object instead of `undefined`. Other native recursion on data, if Boa has any left,
-//!   is not covered.
+//! - **native recursion on data** is bounded by native wrappers installed at creation (before the prelude, so the
+//!   lockdown freezes them): `Array.prototype.join`/`toString`/`toLocaleString`, `Error.prototype.toString` and
+//!   `RegExp.prototype.toString` count their nesting on the thread and, at the recursion limit, end the operation
+//!   with Boa's own uncatchable recursion error, so `String()` of deeply nested arrays ends with `stack`; `Proxy`
+//!   and `Function.prototype.bind` refuse chains longer than 1000 (a RangeError); `JSON.stringify` and
+//!   `Array.prototype.flat` refuse nesting deeper than 1000 (a RangeError). Without them these recursed natively
+//!   and overflowed even the [`ENGINE_STACK_BYTES`] stack, which aborts the process. Other native recursion on
+//!   data, if Boa has any left, is not covered.
 //! - **regular expressions**: Boa's regex engine runs a match in one native call with no step limit, so a
 //!   backtracking pattern (`/^(a+)+$/` on 34 `a`s and a `b`) is stopped only by the carrier's deadline.
 //! - **interned strings**: Boa interns every identifier and literal it parses for the life of the instance;
@@ -82,8 +81,7 @@
 //! The policies do what pool-core's shared JavaScript ([`pool_core::js`]) describes: `LOCKDOWN` (strict) runs as
 //! JavaScript, with native functions for its override accessors; the scrub (strict, scrub) and the fingerprint
 //! (`verify_reset`) are native code with the same checks and messages (module `baseline`: in Boa a closure keeps
-//! its whole scope, compiled code and source text alive, which cost an idle instance about 210 KiB for these
-//! three). Request source given to `eval` is evaluated as the original `eval`
+//! its whole scope, compiled code and source text alive; see "Memory"). Request source given to `eval` is evaluated as the original `eval`
 //! called indirectly would evaluate it, so its `let`/`const`/`class` declarations stay local to that evaluation and
 //! its `var` and function declarations become deletable global properties (source without the latter runs as one
 //! block of a script, which means the same; see "Limits").
@@ -111,21 +109,25 @@
 //! An idle instance's heap, as [`CountingAllocator`] counts it (what `memory_usage` and pool-bench's memory
 //! column report): strict isolation with `verify_reset`, the JSON handler, after one call and its reset, release
 //! (`cargo run --release -p engine-boa --example boa_heap`):
-//! - about 470 KB: a bare `Context` 289 KB, the hardened built-ins about 136 KB, the prelude and the call
-//!   trampoline about 12 KB, the lockdown about 33 KB (most of it what Boa keeps from parsing it; the frozen
-//!   objects themselves cost almost nothing), the scrub and fingerprint baselines about 1 KB.
-//!   `Isolation::None`: about 436 KB.
-//! - resident-set growth per instance (the `boa_memory` example: 20 instances in a fresh process): 574 KiB on
-//!   the creating thread (`None`: 442 KiB); through a carrier (a thread per instance) about 920 KiB, of which the
-//!   thread's own allocator arena holds the instance plus what set-up freed but the arena keeps.
+//! - about 348 KB: a bare `Context` 289 KB; the bounded built-ins (native wrappers) about 4 KB; the prelude, one
+//!   call and its trampoline about 23 KB; the lockdown about 31 KB (its native accessors and what Boa keeps from
+//!   running it; the frozen objects themselves cost almost nothing); the scrub and fingerprint baselines about
+//!   1 KB. `Isolation::None`: about 316 KB.
+//! - resident-set growth per instance (the `boa_memory` example: 20 instances in a fresh process): 451 KiB on
+//!   the creating thread (`None`: 319 KiB); through a carrier (a thread per instance) about 760 KiB (`None`:
+//!   370 KiB), of which the thread's own allocator arena holds the instance plus what the lockdown's walk freed
+//!   but the arena keeps.
 //!
-//! What set-up does to keep that down: the set-up scripts are given to Boa without comment lines and
-//! indentation (Boa keeps each script's source text while its functions live); when the instance is alone on its
-//! thread (a carrier thread, a fresh instance per request) they run in Boa's budgeted loop with a garbage
-//! collection between slices, because the lockdown allocates megabytes of short-lived property descriptors and a
-//! carrier thread's arena would keep that peak for the instance's life; every creation ends with a collection;
-//! creation runs on a stack segment that is unmapped afterwards. [`BoaEngine::new`] creates a trial instance,
-//! so process-wide first-use costs (code pages, Boa's statics) are paid there rather than by the first instance.
+//! What set-up does to keep that down: everything that stays in the instance is native (module `harden` for the
+//! bounded built-ins, module `baseline` for the scrub, the fingerprint and the lockdown's accessors), because a
+//! Boa closure keeps its whole scope, compiled code and source text alive (the JavaScript versions cost about
+//! 320 KB per instance). The lockdown script is parsed and compiled with an interner of its own, dropped when it
+//! has run, and given to Boa without comment lines and indentation. When the instance is alone on its thread (a
+//! carrier thread, a fresh instance per request) it runs in Boa's budgeted loop with a garbage collection between
+//! slices, because it allocates megabytes of short-lived property descriptors and a carrier thread's arena would
+//! keep that peak for the instance's life; every creation ends with a collection; creation runs on a stack segment
+//! that is unmapped afterwards. [`BoaEngine::new`] creates a trial instance, so process-wide first-use costs (code
+//! pages, Boa's statics) are paid there rather than by the first instance.
 //!
 //! The prelude is parsed and compiled once per instance: a parsed Boa `Script` is bound to the realm of the context
 //! that parsed it and holds thread-local GC pointers, so it cannot be shared between instances or threads (the
@@ -136,6 +138,7 @@
 
 mod baseline;
 mod convert;
+mod harden;
 mod heap;
 mod jobs;
 mod scan;
@@ -174,9 +177,6 @@ pub const BUDGET: u32 = 5_000;
 /// Interned strings after which an instance reports itself broken, so that the pool replaces it.
 pub const MAX_INTERNED: usize = 500_000;
 
-/// Wrappers for the built-ins that recurse in native code on data (see the crate docs, "Native recursion").
-const HARDEN: &str = include_str!("harden.js");
-
 /// The hidden global through which `call` passes the function and arguments to its trampoline script.
 const CALL_SLOT: &str = "__vmpool_boa_call__";
 
@@ -207,9 +207,6 @@ pub struct BoaVm {
     /// The global object's baseline, for the reset (scrub and strict).
     baseline_globals: Option<baseline::Baseline>,
     broken: Option<String>,
-    /// The private state of the hardened built-ins: its `memory` field is set when one of them refused an
-    /// allocation over `limits.memory_mb` (scripts cannot reach it).
-    harden_state: Option<JsObject>,
     /// Whether set-up scripts collect garbage between slices (see `install_with`).
     collect_during_setup: bool,
     /// The instance's heap in bytes as its thread's [`CountingAllocator`] count saw it grow and shrink during
@@ -544,6 +541,8 @@ impl BoaEngine {
         vm: &mut BoaVm,
         op: impl FnOnce(&mut BoaVm, Option<&Meter>) -> Result<T, ScriptError>,
     ) -> Result<T, ScriptError> {
+        // A refusal left over from outside an operation (the prelude's) is not this operation's.
+        let _ = harden::take_refusal();
         let meter = Meter::new(vm.heap, self.limit_bytes());
         let hard = self
             .park_past_cap
@@ -657,7 +656,6 @@ impl BoaEngine {
             trampolines: Vec::new(),
             baseline_globals: None,
             broken: None,
-            harden_state: None,
             _live: LiveOnThread::new(),
             collect_during_setup,
             heap: 0,
@@ -665,18 +663,15 @@ impl BoaEngine {
         };
         let deadline = self.deadline();
         // Before anything else runs: built-ins that recurse natively on data or allocate in one native call get
-        // bounded wrappers. The one that refuses an allocation over the memory limit records it here.
+        // bounded wrappers (module `harden`).
         #[allow(clippy::cast_precision_loss)]
         let max_bytes = self.config.limits.memory_bytes() as f64;
-        let room = NativeFunction::from_fn_ptr(|_, _, _| Ok(JsValue::new(room())))
-            .to_js_function(vm.context.realm());
-        let state = self.install_with(
-            &mut vm,
-            HARDEN,
-            "harden",
-            &[JsValue::new(max_bytes), JsValue::from(room)],
-        )?;
-        vm.harden_state = state.as_object();
+        harden::install(&mut vm.context, max_bytes).map_err(|e| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("cannot install the bounded built-ins: {e}"),
+            )
+        })?;
 
         // The prelude: a script, so that its function declarations become global functions.
         if !self.config.prelude.is_empty() {
@@ -690,6 +685,10 @@ impl BoaEngine {
                 .evaluate(&mut vm.context)
                 .map_err(|e| self.prelude_error(&mut vm, e))?;
             self.run_jobs(&mut vm, deadline, None)
+                .map_err(|e| self.prelude_failure(e))?;
+            // A bounded built-in refused an allocation: the prelude ran into the memory limit, even if it caught
+            // the error.
+            self.memory_outcome(Ok(()))
                 .map_err(|e| self.prelude_failure(e))?;
         }
         if self.config.isolation == Isolation::Strict {
@@ -748,10 +747,13 @@ impl BoaEngine {
             )
         };
         let source = compact(source);
-        let f = vm
-            .context
-            .eval(Source::from_bytes(source.as_bytes()))
-            .map_err(|e| fail(e.to_string()))?;
+        // Parsed and compiled (Boa compiles nested functions with their script) with an interner of its own, which
+        // is dropped afterwards: the set-up script's identifiers and literals are needed only to compile it, and
+        // the instance's interner would keep them for its whole life.
+        let interner = std::mem::take(vm.context.interner_mut());
+        let f = vm.context.eval(Source::from_bytes(source.as_bytes()));
+        *vm.context.interner_mut() = interner;
+        let f = f.map_err(|e| fail(e.to_string()))?;
         if f.as_callable().is_none() {
             return Err(fail("it is not a function".to_owned()));
         }
@@ -879,27 +881,15 @@ impl BoaEngine {
 
     /// Ends the call with `memory` if a hardened built-in refused an allocation during it (whatever the script made
     /// of the RangeError it threw), and clears the record.
-    fn memory_outcome<T>(
-        &self,
-        vm: &mut BoaVm,
-        result: Result<T, ScriptError>,
-    ) -> Result<T, ScriptError> {
-        let Some(state) = vm.harden_state.clone() else {
+    fn memory_outcome<T>(&self, result: Result<T, ScriptError>) -> Result<T, ScriptError> {
+        let Some(what) = harden::take_refusal() else {
             return result;
         };
-        let hit = state
-            .get(js_string!("memory"), &mut vm.context)
-            .unwrap_or_default();
-        let Some(what) = hit.as_string() else {
-            return result;
-        };
-        let _ = state.set(js_string!("memory"), false, false, &mut vm.context);
         Err(ScriptError::new(
             ErrorKind::Memory,
             format!(
                 "script ran past the memory limit of {} MiB: {}",
-                self.config.limits.memory_mb,
-                what.to_std_string_escaped()
+                self.config.limits.memory_mb, what
             ),
         ))
     }
@@ -1256,7 +1246,7 @@ impl ScriptEngine for BoaEngine {
                 self.metered(vm, |vm, meter| self.eval_inner(vm, source, meter))?;
             self.convert(vm, &value, deadline)
         });
-        let result = self.memory_outcome(vm, result);
+        let result = self.memory_outcome(result);
         Self::settle(vm, result)
     }
 
@@ -1267,7 +1257,7 @@ impl ScriptEngine for BoaEngine {
                 self.metered(vm, |vm, meter| self.call_inner(vm, function, args, meter))?;
             self.convert(vm, &value, deadline)
         });
-        let result = self.memory_outcome(vm, result);
+        let result = self.memory_outcome(result);
         Self::settle(vm, result)
     }
 
@@ -1322,7 +1312,6 @@ mod tests {
     #[test]
     fn the_setup_scripts_shrink() {
         for source in [
-            super::HARDEN,
             pool_core::js::LOCKDOWN,
             pool_core::js::SCRUB,
             pool_core::js::FINGERPRINT,

@@ -4,7 +4,8 @@
 mod common;
 
 use common::{assert_err, vm};
-use pool_core::{ErrorKind, Isolation, ScriptEngine};
+use engine_boa::BoaEngine;
+use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine};
 use serde_json::json;
 
 #[test]
@@ -125,5 +126,28 @@ fn single_huge_allocations_are_memory_errors() {
             "memory limit of 64 MiB",
         );
         assert!(e.is_broken(&mut vm), "{src}");
+    }
+}
+
+#[test]
+fn a_refusal_in_the_prelude_fails_the_creation() {
+    let err = BoaEngine::new(EngineConfig::new(
+        "try { 'x'.repeat(2 ** 30) } catch (e) {} function handle() { return 1; }",
+    ))
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Memory, "{err}");
+    assert!(err.message().contains("String.prototype.repeat"), "{err}");
+}
+
+#[test]
+fn the_recursion_count_unwinds_with_the_error() {
+    // Many failed deep conversions on one thread: each one unwinds its count, so shallow data still converts.
+    for _ in 0..3 {
+        let (e, mut vm) = vm("", Isolation::Strict);
+        let deep = "let a = []; for (let i = 0; i < 3000; i++) a = [a]; String(a)";
+        assert_eq!(e.eval(&mut vm, deep).unwrap_err().kind(), ErrorKind::Stack);
+        let (e, mut vm) = common::vm("", Isolation::Strict);
+        let shallow = "let b = [1]; for (let i = 0; i < 100; i++) b = [b]; String(b)";
+        assert_eq!(e.eval(&mut vm, shallow).unwrap(), json!("1"));
     }
 }

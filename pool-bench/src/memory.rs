@@ -91,7 +91,10 @@ impl BackendVisitor for MemoryVisitor<'_> {
             // still leaves a representative instance.
             let _ = self.job.request.run(&engine, &mut vm, 0);
             let _ = engine.reset(&mut vm);
-            Ok::<_, SetupError>(vm)
+            // Read now, while the garbage of this instance's request is the only garbage: an engine that counts
+            // per thread (Boa) would otherwise credit its collection to whichever instance collects next.
+            let size = engine.memory_usage(&mut vm);
+            Ok::<_, SetupError>((vm, size))
         };
         // One instance made before the window and kept alive through it: what the first instance of a process
         // costs once (code pages, the engine's statics, the allocator's first arenas) is not charged to each.
@@ -102,8 +105,7 @@ impl BackendVisitor for MemoryVisitor<'_> {
             vms.push(idle_instance()?);
         }
         let after = resident_bytes();
-        let reported: Option<Vec<usize>> =
-            vms.iter_mut().map(|vm| engine.memory_usage(vm)).collect();
+        let reported: Option<Vec<usize>> = vms.iter().map(|(_, size)| *size).collect();
         let n = self.instances as u64;
         let reading = match (reported, self.force_rss) {
             (Some(sizes), false) => MemoryReading {
