@@ -109,10 +109,10 @@
 //! An idle instance's heap, as [`CountingAllocator`] counts it (what `memory_usage` and pool-bench's memory
 //! column report): strict isolation with `verify_reset`, the JSON handler, after one call and its reset, release
 //! (`cargo run --release -p engine-boa --example boa_heap`):
-//! - about 348 KB: a bare `Context` 289 KB; the bounded built-ins (native wrappers) about 4 KB; the prelude, one
-//!   call and its trampoline about 23 KB; the lockdown about 31 KB (its native accessors and what Boa keeps from
-//!   running it; the frozen objects themselves cost almost nothing); the scrub and fingerprint baselines about
-//!   1 KB. `Isolation::None`: about 316 KB.
+//! - about 339 KB: a bare `Context` 289 KB; the bounded built-ins (native wrappers) about 4 KB; the prelude, one
+//!   call and its trampoline script (about 9 KB per call arity) about 23 KB; the lockdown about 21 KB (mostly
+//!   its native accessors; the frozen objects themselves cost almost nothing); the scrub and fingerprint
+//!   baselines about 1 KB. `Isolation::None`: about 316 KB.
 //! - resident-set growth per instance (the `boa_memory` example: 20 instances in a fresh process): 451 KiB on
 //!   the creating thread (`None`: 319 KiB); through a carrier (a thread per instance) about 760 KiB (`None`:
 //!   370 KiB), of which the thread's own allocator arena holds the instance plus what the lockdown's walk freed
@@ -710,6 +710,8 @@ impl BoaEngine {
                 })?;
             vm.baseline_globals = Some(taken);
         }
+        // The set-up's trampoline is not kept for calls (most instances never make a call of its arity).
+        vm.trampolines.clear();
         // What the set-up left behind (parsed scripts, the lockdown's working set) goes now, not when some later
         // allocation crosses the collector's threshold.
         boa_engine::gc::force_collect();
