@@ -4,8 +4,8 @@
 //! `cargo run --release -p engine-boa --example boa_heap`
 //!
 //! For each policy: 10 instances of the JSON handler, each after one call and its reset; the thread's net
-//! allocation per instance (after a garbage collection), and what `memory_usage` reports for it right after the
-//! reset.
+//! allocation per instance (after a garbage collection), what `memory_usage` reports for it right after the
+//! reset, and the median time of one more creation on a thread of its own (as on a carrier).
 
 use engine_boa::{BoaEngine, CountingAllocator};
 use pool_core::{EngineConfig, Isolation, ScriptEngine};
@@ -57,6 +57,22 @@ fn main() {
             .collect();
         let per_instance = (net() - before) / N;
         let reported = reported / vms.len();
-        println!("{name:<18} {per_instance:>8} B   memory_usage {reported:>8} B");
+        let mut times: Vec<_> = (0..9)
+            .map(|_| {
+                let engine = engine.clone();
+                std::thread::spawn(move || {
+                    let started = std::time::Instant::now();
+                    drop(engine.create().expect("create"));
+                    started.elapsed()
+                })
+                .join()
+                .expect("thread")
+            })
+            .collect();
+        times.sort();
+        println!(
+            "{name:<18} {per_instance:>8} B   memory_usage {reported:>8} B   create {:?}",
+            times[times.len() / 2]
+        );
     }
 }

@@ -1,136 +1,14 @@
-//! The isolation baseline in native code: what pool-core's `SCRUB` and `FINGERPRINT` scripts do, and the
-//! accessor functions that pool-core's `LOCKDOWN` installs against the override mistake.
+//! The isolation baseline in native code: what pool-core's `SCRUB` and `FINGERPRINT` scripts do.
 //!
 //! The checks and messages are those of the shared scripts (see [`pool_core::js`]); only where the state lives
 //! differs. In Boa a closure keeps its whole scope, its compiled code and the source text of the script that made
-//! it alive, so the scripts' closures cost an idle instance about 45 KiB each and the lockdown's accessors about
-//! 110 KiB; here the baseline is a list of keys and a few object handles, and the accessors are native functions.
+//! it alive, so the scripts' closures cost an idle instance about 45 KiB each; here the baseline is a list of keys
+//! and a few object handles.
 
 use boa_engine::builtins::object::OrdinaryObject;
-use boa_engine::object::builtins::JsArray;
-use boa_engine::object::{FunctionObjectBuilder, IntegrityLevel};
-use boa_engine::property::{PropertyDescriptor, PropertyKey};
-use boa_engine::realm::Realm;
-use boa_engine::{
-    Context, JsArgs, JsNativeError, JsObject, JsResult, JsValue, NativeFunction, js_string,
-};
-
-/// The host function pool-core's lockdown calls, for each overridable name, as `accessors(key, [holder, value,
-/// ...])`: it returns `[get, set]`. The setter defines an own property on the receiver (or assigns an existing own
-/// data property); the getter returns the value held for the nearest holder on the receiver's prototype chain (a
-/// name held by one prototype gets a getter that just returns its value). The lockdown freezes both.
-pub(crate) fn accessor_factory(realm: &Realm) -> JsObject {
-    FunctionObjectBuilder::new(realm, NativeFunction::from_fn_ptr(make_accessors))
-        .name(js_string!("accessors"))
-        .length(2)
-        .build()
-        .into()
-}
-
-fn make_accessors(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let key = args.get_or_undefined(0).clone();
-    // Checked here, so that the accessors can rely on it.
-    key.to_property_key(context)?;
-    let flat = args
-        .get_or_undefined(1)
-        .as_object()
-        .and_then(|o| JsArray::from_object(o).ok())
-        .ok_or_else(|| JsNativeError::typ().with_message("accessors: holders must be an array"))?;
-    let len = flat.length(context)?;
-    let mut holders = Vec::new();
-    let mut i = 0;
-    while i + 1 < len {
-        let holder = flat.get(i, context)?.as_object().ok_or_else(|| {
-            JsNativeError::typ().with_message("accessors: a holder is not an object")
-        })?;
-        holders.push((holder, flat.get(i + 1, context)?));
-        i += 2;
-    }
-    let realm = context.realm().clone();
-    let get = match holders.as_slice() {
-        [(_, value)] => NativeFunction::from_copy_closure_with_captures(
-            |_, _, value: &JsValue, _| Ok(value.clone()),
-            value.clone(),
-        ),
-        _ => NativeFunction::from_copy_closure_with_captures(dispatch_get, holders),
-    };
-    let get = FunctionObjectBuilder::new(&realm, get)
-        .name(js_string!("get"))
-        .build();
-    let set = FunctionObjectBuilder::new(
-        &realm,
-        NativeFunction::from_copy_closure_with_captures(set_own, key),
-    )
-    .name(js_string!("set"))
-    .length(1)
-    .build();
-    Ok(JsArray::from_iter([get.into(), set.into()], context).into())
-}
-
-/// `Object.getPrototypeOf(value)` (a proxy's trap runs; a primitive is converted to an object).
-fn prototype_of(value: JsValue, context: &mut Context) -> JsResult<Option<JsObject>> {
-    Ok(OrdinaryObject::get_prototype_of(&JsValue::undefined(), &[value], context)?.as_object())
-}
-
-// The captures' type is the `Vec` the native function holds.
-#[allow(clippy::ptr_arg)]
-fn dispatch_get(
-    this: &JsValue,
-    _: &[JsValue],
-    holders: &Vec<(JsObject, JsValue)>,
-    context: &mut Context,
-) -> JsResult<JsValue> {
-    let mut holder = match this.as_object() {
-        Some(object) => Some(object),
-        None => prototype_of(this.clone(), context)?,
-    };
-    while let Some(object) = holder {
-        if let Some((_, value)) = holders.iter().find(|(h, _)| JsObject::equals(h, &object)) {
-            return Ok(value.clone());
-        }
-        holder = prototype_of(object.into(), context)?;
-    }
-    Ok(JsValue::undefined())
-}
-
-fn set_own(
-    this: &JsValue,
-    args: &[JsValue],
-    key: &JsValue,
-    context: &mut Context,
-) -> JsResult<JsValue> {
-    // A primitive receiver: assignment to a primitive's property has no effect.
-    let Some(receiver) = this.as_object() else {
-        return Ok(JsValue::undefined());
-    };
-    let value = args.get_or_undefined(0).clone();
-    let own = OrdinaryObject::get_own_property_descriptor(
-        &JsValue::undefined(),
-        &[this.clone(), key.clone()],
-        context,
-    )?;
-    let key = key.to_property_key(context)?;
-    match own.as_object() {
-        None => {
-            let desc = PropertyDescriptor::builder()
-                .value(value)
-                .writable(true)
-                .enumerable(true)
-                .configurable(true);
-            receiver.define_property_or_throw(key, desc, context)?;
-        }
-        Some(desc) if desc.has_own_property(js_string!("value"), context)? => {
-            receiver.set(key, value, true, context)?;
-        }
-        // The receiver holds the accessor itself: a frozen built-in.
-        Some(_) => {
-            return Err(JsNativeError::typ()
-                .with_message("Cannot assign to a property of a frozen built-in")
-                .into());
-        }
-    }
-    Ok(JsValue::undefined())
-}
+use boa_engine::object::IntegrityLevel;
+use boa_engine::property::PropertyKey;
+use boa_engine::{Context, JsObject, JsResult, JsValue, js_string};
 
 /// A core built-in's state at the baseline.
 struct Sample {

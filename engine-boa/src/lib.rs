@@ -78,10 +78,11 @@
 //!   interned strings so that the pool replaces it.
 //!
 //! # Isolation
-//! The policies do what pool-core's shared JavaScript ([`pool_core::js`]) describes: `LOCKDOWN` (strict) runs as
-//! JavaScript, with native functions for its override accessors; the scrub (strict, scrub) and the fingerprint
-//! (`verify_reset`) are native code with the same checks and messages (module `baseline`: in Boa a closure keeps
-//! its whole scope, compiled code and source text alive; see "Memory"). Request source given to `eval` is evaluated as the original `eval`
+//! The policies do what pool-core's shared JavaScript ([`pool_core::js`]) describes, in native code with the same
+//! semantics and messages: the lockdown (strict; module `lockdown`), the scrub (strict, scrub) and the
+//! fingerprint (`verify_reset`; module `baseline`). Boa's interpreter runs the lockdown script's walk in about
+//! 17 ms (natively: about 1 ms), and a Boa closure keeps its whole scope, compiled code and source text alive (the
+//! scripts' closures cost an idle instance about 200 KB). Request source given to `eval` is evaluated as the original `eval`
 //! called indirectly would evaluate it, so its `let`/`const`/`class` declarations stay local to that evaluation and
 //! its `var` and function declarations become deletable global properties (source without the latter runs as one
 //! block of a script, which means the same; see "Limits").
@@ -109,25 +110,21 @@
 //! An idle instance's heap, as [`CountingAllocator`] counts it (what `memory_usage` and pool-bench's memory
 //! column report): strict isolation with `verify_reset`, the JSON handler, after one call and its reset, release
 //! (`cargo run --release -p engine-boa --example boa_heap`):
-//! - about 339 KB: a bare `Context` 289 KB; the bounded built-ins (native wrappers) about 4 KB; the prelude, one
-//!   call and its trampoline script (about 9 KB per call arity) about 23 KB; the lockdown about 21 KB (mostly
+//! - about 337 KB: a bare `Context` 289 KB; the bounded built-ins (native wrappers) about 4 KB; the prelude, one
+//!   call and its trampoline script (about 9 KB per call arity) about 23 KB; the lockdown about 20 KB (mostly
 //!   its native accessors; the frozen objects themselves cost almost nothing); the scrub and fingerprint
 //!   baselines about 1 KB. `Isolation::None`: about 316 KB.
-//! - resident-set growth per instance (the `boa_memory` example: 20 instances in a fresh process): 451 KiB on
-//!   the creating thread (`None`: 319 KiB); through a carrier (a thread per instance) about 760 KiB (`None`:
-//!   370 KiB), of which the thread's own allocator arena holds the instance plus what the lockdown's walk freed
-//!   but the arena keeps.
+//! - resident-set growth per instance (the `boa_memory` example: 20 instances in a fresh process): 342 KiB on
+//!   the creating thread (`None`: 319 KiB); through a carrier (a thread per instance) about 453 KiB (`None`:
+//!   369 KiB), of which the thread's own allocator arena and stack hold the rest.
 //!
-//! What set-up does to keep that down: everything that stays in the instance is native (module `harden` for the
-//! bounded built-ins, module `baseline` for the scrub, the fingerprint and the lockdown's accessors), because a
-//! Boa closure keeps its whole scope, compiled code and source text alive (the JavaScript versions cost about
-//! 320 KB per instance). The lockdown script is parsed and compiled with an interner of its own, dropped when it
-//! has run, and given to Boa without comment lines and indentation. When the instance is alone on its thread (a
-//! carrier thread, a fresh instance per request) it runs in Boa's budgeted loop with a garbage collection between
-//! slices, because it allocates megabytes of short-lived property descriptors and a carrier thread's arena would
-//! keep that peak for the instance's life; every creation ends with a collection; creation runs on a stack segment
-//! that is unmapped afterwards. [`BoaEngine::new`] creates a trial instance, so process-wide first-use costs (code
-//! pages, Boa's statics) are paid there rather than by the first instance.
+//! What set-up does to keep that down: everything the set-up leaves in the instance is native (module `harden`
+//! for the bounded built-ins, `lockdown` for the lockdown and its accessors, `baseline` for the scrub and the
+//! fingerprint): a Boa closure keeps its whole scope, compiled code and source text alive, and the JavaScript
+//! versions cost about 330 KB per instance. The set-up's trampoline script is dropped; every creation ends with a
+//! garbage collection; creation runs on a stack segment that is unmapped afterwards. [`BoaEngine::new`] creates a
+//! trial instance, so process-wide first-use costs (code pages, Boa's statics) are paid there rather than by the
+//! first instance. Creating a strict instance takes about 2 ms (`None`: about 0.5 ms).
 //!
 //! The prelude is parsed and compiled once per instance: a parsed Boa `Script` is bound to the realm of the context
 //! that parsed it and holds thread-local GC pointers, so it cannot be shared between instances or threads (the
@@ -141,6 +138,7 @@ mod convert;
 mod harden;
 mod heap;
 mod jobs;
+mod lockdown;
 mod scan;
 
 use std::future::Future;
@@ -207,8 +205,6 @@ pub struct BoaVm {
     /// The global object's baseline, for the reset (scrub and strict).
     baseline_globals: Option<baseline::Baseline>,
     broken: Option<String>,
-    /// Whether set-up scripts collect garbage between slices (see `install_with`).
-    collect_during_setup: bool,
     /// The instance's heap in bytes as its thread's [`CountingAllocator`] count saw it grow and shrink during
     /// creation and every operation (0 without the allocator), never below `baseline`.
     heap: isize,
@@ -314,8 +310,7 @@ impl Drop for LiveOnThread {
     }
 }
 
-/// Number of Boa instances alive on the calling thread. Set-up collects garbage as it goes only when this is 0
-/// (see the crate docs, "Memory").
+/// Number of Boa instances alive on the calling thread (they share its garbage collector and its heap count).
 pub fn instances_on_this_thread() -> usize {
     LIVE_ON_THREAD.with(std::cell::Cell::get)
 }
@@ -395,33 +390,6 @@ fn check_source(source: &str, max_source_bytes: usize) -> Result<(), ScriptError
             format!("source has an expression chain longer than the limit of {MAX_CHAIN} tokens (line {line})"),
         ),
     })
-}
-
-/// Cost units of Boa's budgeted loop between two garbage collections while a set-up script runs at creation.
-const SETUP_SLICE: u32 = 20_000;
-
-/// `source` without its comment lines, blank lines and indentation. Boa keeps the source text of every script
-/// whose functions are alive (for `Function.prototype.toString`), so the set-up scripts' comments would cost
-/// memory in every instance. Left unchanged when a line break could be inside a literal or a block comment (a
-/// template literal spanning lines, a string continued with `\`, a `/*` comment).
-fn compact(source: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_to_compact = source.contains("/*")
-        || source
-            .lines()
-            .any(|l| l.ends_with('\\') || l.matches('`').count() % 2 == 1);
-    if unsafe_to_compact {
-        return std::borrow::Cow::Borrowed(source);
-    }
-    let mut out = String::with_capacity(source.len());
-    for line in source.lines() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with("//") {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// Runs `f` with at least [`ENGINE_STACK_BYTES`] of native stack.
@@ -593,10 +561,6 @@ impl BoaEngine {
     }
 
     fn create_inner(&self) -> Result<BoaVm, ScriptError> {
-        // Collecting during set-up costs a full collection of this thread's heap each time: cheap when the
-        // instance is alone on its thread (a carrier thread, a fresh instance per request), quadratic when many
-        // instances share the thread.
-        let collect_during_setup = instances_on_this_thread() == 0;
         let jobs = Rc::new(jobs::Jobs::default());
         let mut context = Context::builder()
             .job_executor(jobs.clone())
@@ -657,7 +621,6 @@ impl BoaEngine {
             baseline_globals: None,
             broken: None,
             _live: LiveOnThread::new(),
-            collect_during_setup,
             heap: 0,
             baseline: 0,
         };
@@ -692,13 +655,9 @@ impl BoaEngine {
                 .map_err(|e| self.prelude_failure(e))?;
         }
         if self.config.isolation == Isolation::Strict {
-            let accessors = baseline::accessor_factory(vm.context.realm());
-            self.install_with(
-                &mut vm,
-                pool_core::js::LOCKDOWN,
-                "lockdown",
-                &[accessors.into()],
-            )?;
+            lockdown::lockdown(&mut vm.context).map_err(|e| {
+                ScriptError::new(ErrorKind::Internal, format!("the lockdown failed: {e}"))
+            })?;
         }
         if self.config.isolation != Isolation::None {
             let taken = baseline::Baseline::take(&mut vm.context, self.config.verify_reset)
@@ -732,58 +691,6 @@ impl BoaEngine {
                 e.message()
             ),
         )
-    }
-
-    /// Evaluates a set-up script (a function expression) and calls it with `args`; returns its result.
-    fn install_with(
-        &self,
-        vm: &mut BoaVm,
-        source: &str,
-        what: &str,
-        args: &[JsValue],
-    ) -> Result<JsValue, ScriptError> {
-        let fail = |e: String| {
-            ScriptError::new(
-                ErrorKind::Internal,
-                format!("isolation script `{what}` failed: {e}"),
-            )
-        };
-        let source = compact(source);
-        // Parsed and compiled (Boa compiles nested functions with their script) with an interner of its own, which
-        // is dropped afterwards: the set-up script's identifiers and literals are needed only to compile it, and
-        // the instance's interner would keep them for its whole life.
-        let interner = std::mem::take(vm.context.interner_mut());
-        let f = vm.context.eval(Source::from_bytes(source.as_bytes()));
-        *vm.context.interner_mut() = interner;
-        let f = f.map_err(|e| fail(e.to_string()))?;
-        if f.as_callable().is_none() {
-            return Err(fail("it is not a function".to_owned()));
-        }
-        // Called through the trampoline in Boa's budgeted loop, collecting garbage between slices: the lockdown
-        // walks every built-in and allocates a descriptor object per property, megabytes of garbage that would
-        // otherwise pile up to the collector's threshold. On a carrier thread (its own allocator arena and its own
-        // collector) that peak stays resident for the instance's life even after it is collected.
-        let mut values = Vec::with_capacity(args.len() + 1);
-        values.push(f);
-        values.extend_from_slice(args);
-        let script = Self::load_trampoline(vm, values)?;
-        let collect = vm.collect_during_setup;
-        let result = {
-            let future = script.evaluate_async_with_budget(&mut vm.context, SETUP_SLICE);
-            let mut future = std::pin::pin!(future);
-            let mut cx = std::task::Context::from_waker(Waker::noop());
-            loop {
-                match future.as_mut().poll(&mut cx) {
-                    Poll::Ready(result) => break result,
-                    Poll::Pending if collect => boa_engine::gc::force_collect(),
-                    Poll::Pending => {}
-                }
-            }
-        };
-        vm.slots
-            .set(js_string!("length"), 0, true, &mut vm.context)
-            .ok();
-        result.map_err(|e| fail(e.to_string()))
     }
 
     fn run_jobs(
@@ -1283,49 +1190,5 @@ impl ScriptEngine for BoaEngine {
 
     fn is_broken(&self, vm: &mut BoaVm) -> bool {
         vm.broken.is_some() || vm.context.interner_mut().len() > MAX_INTERNED
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::compact;
-
-    #[test]
-    fn compact_drops_comment_lines_and_indentation_only() {
-        let source =
-            "// head\n(function () {\n  // inner\n\n  const a = '//x'; // kept\n  return a;\n})\n";
-        assert_eq!(
-            compact(source),
-            "(function () {\nconst a = '//x'; // kept\nreturn a;\n})\n"
-        );
-    }
-
-    #[test]
-    fn compact_leaves_sources_whose_line_breaks_may_be_inside_a_literal() {
-        for source in [
-            "const t = `a\n  // not a comment\n`;",
-            "const s = 'a\\\n  b';",
-            "/* a\n  // b */ 1",
-        ] {
-            assert_eq!(compact(source), source);
-        }
-    }
-
-    #[test]
-    fn the_setup_scripts_shrink() {
-        for source in [
-            pool_core::js::LOCKDOWN,
-            pool_core::js::SCRUB,
-            pool_core::js::FINGERPRINT,
-        ] {
-            let compacted = compact(source);
-            assert!(
-                compacted.len() < source.len() * 3 / 4,
-                "{} -> {}",
-                source.len(),
-                compacted.len()
-            );
-            assert!(!compacted.lines().any(|l| l.starts_with("//")));
-        }
     }
 }

@@ -193,6 +193,74 @@ fn the_scrub_removes_index_and_symbol_keyed_globals() {
     assert_eq!(e.eval(&mut vm, "1 in globalThis").unwrap(), json!(false));
 }
 
+/// Walks, from JavaScript, everything reachable from the global object and the hidden intrinsics that
+/// pool-core's lockdown script reaches, and returns how many objects it saw and which were left mutable.
+const AUDIT: &str = "(() => {
+  const hidden = [];
+  const tryAdd = (make) => {
+    try {
+      const v = make();
+      if ((typeof v === 'object' && v !== null) || typeof v === 'function') hidden.push(v);
+    } catch (e) {}
+  };
+  const fn = (src) => (0, eval)('(' + src + ')');
+  const getProto = Object.getPrototypeOf;
+  tryAdd(() => getProto(fn('function* () {}')));
+  tryAdd(() => getProto(fn('async function () {}')));
+  tryAdd(() => getProto(fn('async function* () {}')));
+  tryAdd(() => getProto(fn('async function* () {}')).prototype);
+  tryAdd(() => getProto(getProto(getProto(fn('async function* () {}')).prototype)));
+  tryAdd(() => getProto([][Symbol.iterator]()));
+  tryAdd(() => getProto(new Map().entries()));
+  tryAdd(() => getProto(new Set().values()));
+  tryAdd(() => getProto(''[Symbol.iterator]()));
+  tryAdd(() => getProto(/a/[Symbol.matchAll]('a')));
+  tryAdd(() => getProto([].values().map((x) => x)));
+  tryAdd(() => getProto(Iterator.from({ next() { return { done: true }; } })));
+  tryAdd(() => getProto(fn('function () { return arguments; }')()));
+  tryAdd(() => Object.getOwnPropertyDescriptor(fn('function () { return arguments; }')(), 'callee').get);
+  const seen = new Set();
+  const queue = [];
+  const mutable = [];
+  const visit = (v, path) => {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function') || v === globalThis || seen.has(v)) return;
+    seen.add(v);
+    queue.push([v, path]);
+  };
+  const visitAll = (o, path) => {
+    for (const k of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, k);
+      if (o === globalThis && (d.configurable || d.writable)) mutable.push('global ' + String(k));
+      visit(d.value, path + '.' + String(k));
+      visit(d.get, path + '.' + String(k) + '[get]');
+      visit(d.set, path + '.' + String(k) + '[set]');
+    }
+  };
+  visitAll(globalThis, 'globalThis');
+  visit(getProto(globalThis), 'globalThis[proto]');
+  hidden.forEach((h, i) => visit(h, 'hidden' + i));
+  for (let i = 0; i < queue.length; i++) {
+    const [o, path] = queue[i];
+    if (!Object.isFrozen(o)) mutable.push(path);
+    visit(getProto(o), path + '[proto]');
+    visitAll(o, path);
+  }
+  return [queue.length, mutable.slice(0, 20)];
+})()";
+
+#[test]
+fn the_lockdown_freezes_everything_reachable_and_pins_every_global() {
+    let (e, mut vm) = vm(PRELUDE, Isolation::Strict);
+    let out = e.eval(&mut vm, AUDIT).unwrap();
+    let count = out[0].as_u64().unwrap();
+    assert!(count > 500, "only {count} objects reachable: {out}");
+    assert_eq!(out[1], json!([]), "mutable after the lockdown");
+    // The audit fails where the lockdown does not hold: without isolation nothing is frozen.
+    let (e, mut vm) = common::vm(PRELUDE, Isolation::None);
+    let out = e.eval(&mut vm, AUDIT).unwrap();
+    assert_eq!(out[1].as_array().unwrap().len(), 20, "{out}");
+}
+
 #[test]
 fn pending_jobs_run_and_none_survive_a_strict_reset() {
     let (e, mut vm) = vm("", Isolation::Strict);

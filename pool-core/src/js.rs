@@ -1,11 +1,10 @@
-//! JavaScript shared by the JavaScript adapters (QuickJS and Boa): the lockdown, scrub and fingerprint scripts
-//! that implement the isolation policies. The engine-neutral parts of isolation live here so that both engines
-//! behave alike.
+//! The JavaScript isolation policies: the lockdown, scrub and fingerprint scripts. engine-quickjs runs them;
+//! engine-boa implements the same steps natively (its conformance tests hold both engines to the same behaviour).
 //!
 //! Each script is plain ES2020 whose completion value is a function; an adapter evaluates it once per instance as
 //! an ordinary (non-module) script and calls the function with no arguments at the moments given below.
-//! (engine-boa runs the lockdown and implements the scrub and the fingerprint natively, with the same checks and
-//! messages: Boa closures keep their whole scope alive, which made these scripts cost an idle instance ~100 KiB.) None of
+//! (engine-boa implements all three natively, with the same semantics and messages: its interpreter runs the
+//! lockdown's walk ten times slower, and a Boa closure keeps its whole scope, code and source text alive.) None of
 //! them defines a global: what they return is held by the adapter, out of reach of scripts.
 //!
 //! | when (per instance)                              | script          | policies       |
@@ -43,10 +42,6 @@
 /// are shared per name (each frozen function costs memory): a name held by several prototypes has a getter that
 /// returns the value held for the nearest of them on the receiver's prototype chain. Other prototype properties
 /// stay frozen data properties.
-///
-/// An adapter may call it with one argument, a host function `accessors(key, [holder, value, ...])` that returns
-/// `[get, set]` with those semantics; the lockdown then installs and freezes those instead of making its own
-/// (engine-boa does, because a Boa closure keeps the lockdown's whole scope and code alive).
 pub const LOCKDOWN: &str = include_str!("js/lockdown.js");
 
 /// The scrub for `Isolation::Scrub` and `Isolation::Strict`: a function expression. Calling it at the baseline

@@ -20,11 +20,8 @@
 // intrinsic created later would not be), and each frozen object gets a hidden class of its own; the
 // override-mistake accessors cost one getter and one setter per listed name, plus a Map for the names held by
 // several prototypes.
-// An adapter may pass a host function `accessors(key, [holder, value, holder, value, ...])` returning `[get, set]`
-// with the semantics of the accessors made below (engines whose closures keep their whole scope alive, such as
-// Boa, make them natively); the lockdown freezes what it returns.
 // Returns the number of objects frozen. Plain ES2020; works on QuickJS and Boa.
-(function lockdown(hostAccessors) {
+(function lockdown() {
   'use strict';
   const global = globalThis;
   const { getPrototypeOf, getOwnPropertyDescriptor, defineProperty, freeze, isFrozen } = Object;
@@ -176,21 +173,11 @@
     const holders = found[n];
     if (holders === undefined) continue;
     const key = overridable[n];
-    let get, set;
-    if (hostAccessors !== undefined) {
-      const flat = [];
-      for (let h = 0; h < holders.length; h += 2) {
-        flat[h] = holders[h];
-        flat[h + 1] = holders[h + 1].value;
-      }
-      const made = hostAccessors(key, flat);
-      get = freeze(made[0]);
-      set = freeze(made[1]);
-    } else if (holders.length === 2) {
-      set = makeSetter(key);
+    const set = makeSetter(key);
+    let get;
+    if (holders.length === 2) {
       get = makeGetter(holders[1].value);
     } else {
-      set = makeSetter(key);
       const values = new Map();
       for (let h = 0; h < holders.length; h += 2) values.set(holders[h], holders[h + 1].value);
       get = makeDispatchGetter(values);
