@@ -638,6 +638,8 @@ impl BoaEngine {
 
         // The prelude: a script, so that its function declarations become global functions.
         if !self.config.prelude.is_empty() {
+            // Only the prelude's own refusals count (not one left on this thread by an operation that panicked).
+            let _ = harden::take_refusal();
             let script = Script::parse(
                 Source::from_bytes(&self.config.prelude),
                 None,
