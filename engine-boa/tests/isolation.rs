@@ -262,6 +262,28 @@ fn the_lockdown_freezes_everything_reachable_and_pins_every_global() {
 }
 
 #[test]
+fn the_lockdown_walks_exotic_prelude_objects() {
+    // Proxies, collections, typed arrays, strings, symbols, accessors and holey arrays held by the prelude are
+    // walked through their own internal methods and frozen like the rest.
+    let prelude = "var tools = { p: new Proxy({ x: 1 }, {}), m: new Map([[1, { y: 2 }]]), t: new Uint8Array(0), \
+                   s: new String('ab'), d: new Date(0), h: [1, , 3], [Symbol('k')]: { z: 3 }, \
+                   get g() { throw new Error('not called'); } }; \
+                   class Handler { run(x) { return x; } } function handle(x) { return new Handler().run(x); }";
+    let (e, mut vm) = vm(prelude, Isolation::Strict);
+    let out = e.eval(&mut vm, AUDIT).unwrap();
+    assert_eq!(out[1], json!([]), "mutable after the lockdown");
+    assert_eq!(
+        e.eval(
+            &mut vm,
+            "[Object.isFrozen(tools.p), Object.isFrozen(tools.m.get(1)), tools.s + tools.h.length]"
+        )
+        .unwrap(),
+        json!([true, false, "ab3"])
+    );
+    assert_eq!(e.call(&mut vm, "handle", &[json!(7)]).unwrap(), json!(7));
+}
+
+#[test]
 fn pending_jobs_run_and_none_survive_a_strict_reset() {
     let (e, mut vm) = vm("", Isolation::Strict);
     // Jobs run after the evaluation: the then-callback has updated the result object before conversion.
