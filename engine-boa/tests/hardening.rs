@@ -1,4 +1,4 @@
-//! The hardened built-ins (`harden.js`): native recursion on data and single huge allocations end with typed
+//! The bounded built-ins (module `harden`): native recursion on data and single huge allocations end with typed
 //! errors instead of aborting the process, and the wrapped built-ins keep their behaviour.
 
 mod common;
