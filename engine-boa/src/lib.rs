@@ -81,7 +81,7 @@
 //! The policies do what pool-core's shared JavaScript ([`pool_core::js`]) describes, in native code with the same
 //! semantics and messages: the lockdown (strict; module `lockdown`), the scrub (strict, scrub) and the
 //! fingerprint (`verify_reset`; module `baseline`). Boa's interpreter runs the lockdown script's walk in about
-//! 17 ms (natively: about 1 ms), and a Boa closure keeps its whole scope, compiled code and source text alive (the
+//! 17 ms (natively: about 1.5 ms), and a Boa closure keeps its whole scope, compiled code and source text alive (the
 //! scripts' closures cost an idle instance about 200 KB). Request source given to `eval` is evaluated as the original `eval`
 //! called indirectly would evaluate it, so its `let`/`const`/`class` declarations stay local to that evaluation and
 //! its `var` and function declarations become deletable global properties (source without the latter runs as one
