@@ -5,10 +5,11 @@
 //! it alive, so the scripts' closures cost an idle instance about 45 KiB each; here the baseline is a list of keys
 //! and a few object handles.
 
-use boa_engine::builtins::object::OrdinaryObject;
 use boa_engine::object::IntegrityLevel;
 use boa_engine::property::PropertyKey;
-use boa_engine::{Context, JsObject, JsResult, JsValue, js_string};
+use boa_engine::{Context, JsObject, JsResult};
+
+use crate::lockdown::own_property;
 
 /// A core built-in's state at the baseline.
 struct Sample {
@@ -44,14 +45,7 @@ impl Baseline {
         let keys = global.own_property_keys(context)?;
         let mut pinned = true;
         for key in &keys {
-            let desc = OrdinaryObject::get_own_property_descriptor(
-                &JsValue::undefined(),
-                &[global.clone().into(), key.into()],
-                context,
-            )?;
-            if let Some(desc) = desc.as_object()
-                && desc.get(js_string!("configurable"), context)?.to_boolean()
-            {
+            if own_property(&global, key, context)?.and_then(|d| d.configurable()) == Some(true) {
                 pinned = false;
             }
         }

@@ -121,7 +121,7 @@
 //! What set-up does to keep that down: everything the set-up leaves in the instance is native (module `harden`
 //! for the bounded built-ins, `lockdown` for the lockdown and its accessors, `baseline` for the scrub and the
 //! fingerprint): a Boa closure keeps its whole scope, compiled code and source text alive, and the JavaScript
-//! versions cost about 330 KB per instance. The set-up's trampoline script is dropped; every creation ends with a
+//! versions cost about 330 KB per instance. Every creation ends with a
 //! garbage collection; creation runs on a stack segment that is unmapped afterwards. [`BoaEngine::new`] creates a
 //! trial instance, so process-wide first-use costs (code pages, Boa's statics) are paid there rather than by the
 //! first instance. Creating a strict instance takes about 2 ms (`None`: about 0.5 ms).
@@ -671,8 +671,6 @@ impl BoaEngine {
                 })?;
             vm.baseline_globals = Some(taken);
         }
-        // The set-up's trampoline is not kept for calls (most instances never make a call of its arity).
-        vm.trampolines.clear();
         // What the set-up left behind (parsed scripts, the lockdown's working set) goes now, not when some later
         // allocation crosses the collector's threshold.
         boa_engine::gc::force_collect();

@@ -36,7 +36,7 @@ pub(crate) fn lockdown(context: &mut Context) -> JsResult<usize> {
             walk.visit_property(&desc);
         }
     }
-    walk.visit(prototype_of(&global, context)?);
+    walk.visit(prototype_of(global.clone().into(), context)?);
     for hidden in hidden_intrinsics(context) {
         walk.visit(Some(hidden));
     }
@@ -45,7 +45,7 @@ pub(crate) fn lockdown(context: &mut Context) -> JsResult<usize> {
     while i < walk.queue.len() {
         let object = walk.queue[i].clone();
         i += 1;
-        if let Some(proto) = prototype_of(&object, context)? {
+        if let Some(proto) = prototype_of(object.clone().into(), context)? {
             protos.insert(proto.clone());
             walk.visit(Some(proto));
         }
@@ -165,7 +165,7 @@ impl Walk {
 }
 
 /// `Object.getOwnPropertyDescriptor(object, key)`, without allocating one for ordinary properties.
-fn own_property(
+pub(crate) fn own_property(
     object: &JsObject,
     key: &PropertyKey,
     context: &mut Context,
@@ -185,12 +185,9 @@ fn own_property(
     desc.to_property_descriptor(context).map(Some)
 }
 
-/// `Object.getPrototypeOf(object)` (a proxy's trap runs).
-fn prototype_of(object: &JsObject, context: &mut Context) -> JsResult<Option<JsObject>> {
-    Ok(
-        OrdinaryObject::get_prototype_of(&JsValue::undefined(), &[object.clone().into()], context)?
-            .as_object(),
-    )
+/// `Object.getPrototypeOf(value)` (a proxy's trap runs; a primitive is converted to an object).
+fn prototype_of(value: JsValue, context: &mut Context) -> JsResult<Option<JsObject>> {
+    Ok(OrdinaryObject::get_prototype_of(&JsValue::undefined(), &[value], context)?.as_object())
 }
 
 /// Intrinsics that are not reachable from the global object through properties and prototypes: what the
@@ -272,11 +269,6 @@ fn accessors(
     (get.into(), set.into())
 }
 
-/// `Object.getPrototypeOf(value)` for any value (a primitive is converted to an object).
-fn prototype_of_value(value: JsValue, context: &mut Context) -> JsResult<Option<JsObject>> {
-    Ok(OrdinaryObject::get_prototype_of(&JsValue::undefined(), &[value], context)?.as_object())
-}
-
 // The captures' type is the `Vec` the native function holds.
 #[allow(clippy::ptr_arg)]
 fn dispatch_get(
@@ -287,13 +279,13 @@ fn dispatch_get(
 ) -> JsResult<JsValue> {
     let mut holder = match this.as_object() {
         Some(object) => Some(object),
-        None => prototype_of_value(this.clone(), context)?,
+        None => prototype_of(this.clone(), context)?,
     };
     while let Some(object) = holder {
         if let Some((_, value)) = holders.iter().find(|(h, _)| *h == object) {
             return Ok(value.clone());
         }
-        holder = prototype_of_value(object.into(), context)?;
+        holder = prototype_of(object.into(), context)?;
     }
     Ok(JsValue::undefined())
 }
