@@ -15,6 +15,7 @@ use crate::memory::idle_memory;
 use crate::reliability::{DeadlineOptions, SoakOptions, deadline, soak};
 use crate::report;
 use crate::runner::{Mode, Plan, run};
+use crate::scale::{ScaleOptions, scale};
 use crate::workload::{Job, Request, Workload};
 
 /// Benchmark script engines through vmpool: your own script (`run`) or the built-in workloads on every engine
@@ -33,6 +34,9 @@ enum Command {
     Run(RunArgs),
     /// Run the built-in workloads on every engine compiled in, pooled and fresh, and print one table.
     Compare(CompareArgs),
+    /// Measure how pooled throughput grows from 1 thread to N: rounds that each run 1 thread and N threads back
+    /// to back, and the median of the rounds' ratios.
+    Scale(ScaleArgs),
     /// Run hostile CPU scripts (loops that catch the timeout, endless job chains, backtracking...) and report how
     /// long after the deadline each `timeout` error arrives, and that every timed-out instance was discarded.
     Deadline(DeadlineArgs),
@@ -139,6 +143,31 @@ struct CompareArgs {
 }
 
 #[derive(Debug, Args)]
+struct ScaleArgs {
+    /// Only these engines (repeatable) [default: every engine compiled in].
+    #[arg(long = "engine", value_enum, value_name = "ENGINE")]
+    engines: Vec<EngineKind>,
+    /// The workload each request runs.
+    #[arg(long, value_enum, default_value = "json")]
+    workload: Workload,
+    /// Threads compared with one (also the pool's size).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(2..=64))]
+    threads: u64,
+    /// Rounds per engine.
+    #[arg(long, value_name = "N", default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    rounds: u64,
+    /// How long each side of a round makes requests, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    round_ms: u64,
+    /// The isolation policy of the pooled instances (`strict`, `scrub` or `none`).
+    #[arg(long, default_value = "strict")]
+    isolation: pool_core::Isolation,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 struct ProbeArgs {
     #[arg(long, value_enum)]
     engine: EngineKind,
@@ -171,6 +200,7 @@ pub fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Compare(args) => compare_command(args, &command_line),
+        Command::Scale(args) => scale_command(args),
         Command::Deadline(args) => deadline_command(&args),
         Command::Soak(args) => soak_command(&args),
         Command::MemoryProbe(args) => probe_command(&args),
@@ -236,26 +266,35 @@ fn run_command(args: RunArgs) -> Result<(), String> {
     }
 }
 
+/// The engines named on the command line (sorted, once each), or every engine compiled in; an error for an engine
+/// this build lacks or when there is none.
+fn engines_to_run(named: Vec<EngineKind>) -> Result<Vec<EngineKind>, String> {
+    let engines = if named.is_empty() {
+        EngineKind::compiled()
+    } else {
+        let mut engines = named;
+        engines.sort();
+        engines.dedup();
+        engines
+    };
+    if let Some(missing) = engines.iter().find(|e| !e.is_compiled()) {
+        return Err(crate::backend::NotCompiled(*missing).to_string());
+    }
+    if engines.is_empty() {
+        return Err(
+            "no engine is compiled in (enable the features quickjs, lua or boa)".to_owned(),
+        );
+    }
+    Ok(engines)
+}
+
 fn compare_command(args: CompareArgs, command_line: &str) -> Result<(), String> {
     let mut options = if args.quick {
         CompareOptions::quick()
     } else {
         CompareOptions::full()
     };
-    if !args.engines.is_empty() {
-        let mut engines = args.engines;
-        engines.sort();
-        engines.dedup();
-        options.engines = engines;
-    }
-    if let Some(missing) = options.engines.iter().find(|e| !e.is_compiled()) {
-        return Err(crate::backend::NotCompiled(*missing).to_string());
-    }
-    if options.engines.is_empty() {
-        return Err(
-            "no engine is compiled in (enable the features quickjs, lua or boa)".to_owned(),
-        );
-    }
+    options.engines = engines_to_run(args.engines)?;
     if !args.workloads.is_empty() {
         let mut workloads = args.workloads;
         workloads.sort();
@@ -290,6 +329,24 @@ fn compare_command(args: CompareArgs, command_line: &str) -> Result<(), String> 
         }
     }
     Ok(())
+}
+
+fn scale_command(args: ScaleArgs) -> Result<(), String> {
+    let mut options = ScaleOptions {
+        workload: args.workload,
+        threads: usize::try_from(args.threads).unwrap_or(2),
+        rounds: usize::try_from(args.rounds).unwrap_or(1),
+        round: Duration::from_millis(args.round_ms),
+        isolation: args.isolation,
+        ..ScaleOptions::default()
+    };
+    options.engines = engines_to_run(args.engines)?;
+    let report = scale(&options).map_err(|e| e.to_string())?;
+    if args.json {
+        print(&serde_json::to_string(&report).map_err(|e| e.to_string())?)
+    } else {
+        print(&report.to_string())
+    }
 }
 
 fn deadline_command(args: &DeadlineArgs) -> Result<(), String> {

@@ -29,6 +29,7 @@ mod noop;
 pub mod reliability;
 pub mod report;
 pub mod runner;
+pub mod scale;
 pub mod workload;
 
 pub use backend::{Backend, BackendVisitor, EngineKind, Language};
@@ -37,4 +38,5 @@ pub use memory::{MemoryMethod, MemoryReading};
 pub use noop::NoopEngine;
 pub use reliability::{DeadlineOptions, DeadlineReport, SoakOptions, SoakReport};
 pub use runner::{MetricsSummary, Mode, Plan, RunReport, SetupError};
+pub use scale::{ScaleOptions, ScaleReport, ScaleRound, ScaleRow};
 pub use workload::{Job, Request, Workload};

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use pool_core::{
@@ -32,6 +32,12 @@ pub enum Mode {
     /// instances are built with `Isolation::None`: an instance used once needs no reset, and strict lockdown
     /// would add several milliseconds to every QuickJS creation.
     Fresh,
+    /// No pool: each thread creates one instance before the clock starts (under the configured isolation) and
+    /// resets it after every request, as the pool would; an instance whose request or reset failed is replaced.
+    /// The pool's own cost is the difference from [`Mode::Pooled`]. Used by `vmpool-bench scale`; not offered by
+    /// `run`.
+    #[value(skip)]
+    Private,
 }
 
 impl Mode {
@@ -40,6 +46,7 @@ impl Mode {
         match self {
             Mode::Pooled => "pooled",
             Mode::Fresh => "fresh",
+            Mode::Private => "private",
         }
     }
 }
@@ -137,6 +144,20 @@ impl From<&Metrics> for MetricsSummary {
             available: m.available as u64,
             total_uses: m.total_uses,
             errors: m.errors(),
+        }
+    }
+}
+
+impl MetricsSummary {
+    /// The counters of a run without a pool: every instance created is destroyed by the end.
+    fn unpooled(created: u64, total_uses: u64, tally: &Tally) -> Self {
+        Self {
+            created,
+            destroyed: created,
+            in_use: 0,
+            available: 0,
+            total_uses,
+            errors: tally.errors.values().sum(),
         }
     }
 }
@@ -311,14 +332,19 @@ fn run_backend<B: Backend>(
                 engine: kind,
                 message: e.to_string(),
             })?;
-            let (tally, elapsed) = drive(plan, stack, |index| match pool.acquire() {
-                Ok(mut vm) => {
-                    let result = request.run_pooled(&mut vm, index);
-                    drop(vm); // the release (and reset) is part of the request's cost
-                    result.map_err(|e| (e.kind(), e.to_string()))
-                }
-                Err(e) => Err((e.kind(), e.to_string())),
-            })?;
+            let (tally, elapsed) = drive(
+                plan,
+                stack,
+                || (),
+                |(), index| match pool.acquire() {
+                    Ok(mut vm) => {
+                        let result = request.run_pooled(&mut vm, index);
+                        drop(vm); // the release (and reset) is part of the request's cost
+                        result.map_err(|e| (e.kind(), e.to_string()))
+                    }
+                    Err(e) => Err((e.kind(), e.to_string())),
+                },
+            )?;
             let metrics = MetricsSummary::from(&pool.metrics());
             (tally, elapsed, metrics, config.isolation)
         }
@@ -328,28 +354,57 @@ fn run_backend<B: Backend>(
             check_function(&engine, kind, request)?;
             let created = AtomicU64::new(0);
             let create_errors = AtomicU64::new(0);
-            let (tally, elapsed) = drive(plan, stack, |index| match engine.create() {
-                Ok(mut vm) => {
-                    created.fetch_add(1, Ordering::Relaxed);
-                    let result = request.run(&engine, &mut vm, index);
-                    drop(vm);
-                    result.map_err(|e| (e.kind(), e.to_string()))
-                }
-                Err(e) => {
-                    create_errors.fetch_add(1, Ordering::Relaxed);
-                    Err((e.kind(), e.to_string()))
-                }
-            })?;
+            let (tally, elapsed) = drive(
+                plan,
+                stack,
+                || (),
+                |(), index| match engine.create() {
+                    Ok(mut vm) => {
+                        created.fetch_add(1, Ordering::Relaxed);
+                        let result = request.run(&engine, &mut vm, index);
+                        drop(vm);
+                        result.map_err(|e| (e.kind(), e.to_string()))
+                    }
+                    Err(e) => {
+                        create_errors.fetch_add(1, Ordering::Relaxed);
+                        Err((e.kind(), e.to_string()))
+                    }
+                },
+            )?;
             let created = created.into_inner();
-            let metrics = MetricsSummary {
-                created,
-                destroyed: created,
-                in_use: 0,
-                available: 0,
-                total_uses: created,
-                errors: tally.errors.values().sum(),
-            };
+            let metrics = MetricsSummary::unpooled(created, created, &tally);
             (tally, elapsed, metrics, Isolation::None)
+        }
+        Mode::Private => {
+            let engine = B::bare(engine_config(job, config)).map_err(engine_error)?;
+            check_function(&engine, kind, request)?;
+            let created = AtomicU64::new(0);
+            let create = || {
+                let vm = engine.create().map_err(|e| (e.kind(), e.to_string()));
+                if vm.is_ok() {
+                    created.fetch_add(1, Ordering::Relaxed);
+                }
+                vm
+            };
+            let (tally, elapsed) = drive(plan, stack, create, |vm, index| {
+                let outcome = match vm {
+                    Ok(vm) => request
+                        .run(&engine, vm, index)
+                        .map_err(|e| (e.kind(), e.to_string()))
+                        .and_then(|value| {
+                            engine.reset(vm).map_err(|e| (e.kind(), e.to_string()))?;
+                            Ok(value)
+                        }),
+                    Err(e) => Err(e.clone()),
+                };
+                if outcome.is_err() {
+                    *vm = create();
+                }
+                outcome
+            })?;
+            let uses = tally.latencies_ns.len() as u64;
+            let metrics = MetricsSummary::unpooled(created.into_inner(), uses, &tally);
+            (tally, elapsed, metrics, config.isolation)
         }
     };
     Ok(tally.into_report(kind, plan, isolation, elapsed, metrics))
@@ -508,16 +563,19 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64
 }
 
-/// Runs `one(index)` for every request index from `plan.concurrency` threads; returns the merged tally and the
-/// wall time from the moment all threads were started.
-fn drive(
+/// Runs `one(state, index)` for every request index from `plan.concurrency` threads, each with its own `state`
+/// made by `init` on that thread; returns the merged tally and the wall time from the moment every thread had made
+/// its state.
+fn drive<S>(
     plan: &Plan,
     stack_bytes: usize,
-    one: impl Fn(u64) -> Result<Value, (ErrorKind, String)> + Sync,
+    init: impl Fn() -> S + Sync,
+    one: impl Fn(&mut S, u64) -> Result<Value, (ErrorKind, String)> + Sync,
 ) -> Result<(Tally, Duration), SetupError> {
     let threads = plan.concurrency.max(1);
     let next = AtomicU64::new(0);
     let gate = Gate::default();
+    let ready = Barrier::new(threads + 1);
     let mut start = Instant::now();
     let mut total = Tally::default();
     std::thread::scope(|scope| -> Result<(), SetupError> {
@@ -527,10 +585,15 @@ fn drive(
                 .name(format!("vmpool-bench-{i}"))
                 .stack_size(stack_bytes)
                 .spawn_scoped(scope, || {
-                    if gate.wait() {
-                        worker(plan, &next, &one)
-                    } else {
-                        Tally::default()
+                    if !gate.wait() {
+                        return Tally::default();
+                    }
+                    // Every started worker reaches the barrier, even if making its state panics.
+                    let state = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&init));
+                    ready.wait();
+                    match state {
+                        Ok(mut state) => worker(plan, &next, &mut |index| one(&mut state, index)),
+                        Err(payload) => std::panic::resume_unwind(payload),
                     }
                 });
             match spawned {
@@ -541,8 +604,9 @@ fn drive(
                 }
             }
         }
-        start = Instant::now();
         gate.open(true);
+        ready.wait();
+        start = Instant::now();
         for w in workers {
             match w.join() {
                 Ok(tally) => total.merge(tally),
@@ -556,6 +620,15 @@ fn drive(
         pb.finish_and_clear();
     }
     Ok((total, elapsed))
+}
+
+/// Requests per second of `one`, run as `plan` says (its mode is not looked at), with no engine and no pool.
+pub(crate) fn rate_of(
+    plan: &Plan,
+    one: impl Fn(u64) -> Result<Value, (ErrorKind, String)> + Sync,
+) -> Result<f64, SetupError> {
+    let (tally, elapsed) = drive(plan, 1 << 20, || (), |(), index| one(index))?;
+    Ok(tally.latencies_ns.len() as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE))
 }
 
 /// Holds the workers until every one is started, so that none races ahead while others are being spawned; or
@@ -590,7 +663,7 @@ impl Gate {
 fn worker(
     plan: &Plan,
     next: &AtomicU64,
-    one: &(impl Fn(u64) -> Result<Value, (ErrorKind, String)> + Sync),
+    one: &mut impl FnMut(u64) -> Result<Value, (ErrorKind, String)>,
 ) -> Tally {
     let started = Instant::now();
     let mut tally = Tally::default();
@@ -629,6 +702,47 @@ fn worker(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A handler that fails when a global from an earlier request is still there (so it passes only if every
+    /// instance is reset between requests), and throws on every index ending in 3.
+    fn leak_detecting_job(language: crate::backend::Language) -> Job {
+        let prelude = match language {
+            crate::backend::Language::Lua => {
+                "function handle(input, i)\n  if seen ~= nil then error('state leaked') end\n  seen = true\n  \
+                 if i % 10 == 3 then error('boom') end\n  return 1\nend\n"
+            }
+            crate::backend::Language::JavaScript => {
+                "function handle(input, i) { if (globalThis.seen) throw new Error('state leaked'); \
+                 globalThis.seen = true; if (i % 10 === 3) throw new Error('boom'); return 1; }"
+            }
+        };
+        Job {
+            prelude: prelude.to_owned(),
+            prelude_name: "leak".to_owned(),
+            request: Request::Call {
+                function: "handle".to_owned(),
+                input: Value::Null,
+            },
+        }
+    }
+
+    #[test]
+    fn private_mode_resets_each_instance_and_replaces_one_that_failed() {
+        for engine in EngineKind::compiled() {
+            let job = leak_detecting_job(engine.language());
+            let plan = Plan::new(40, 2, Mode::Private);
+            let report = run(engine, &job, &PoolConfig::default(), &plan).expect("runs");
+            assert_eq!(report.mode, Mode::Private);
+            assert_eq!(report.isolation, Isolation::Strict);
+            assert_eq!(report.requests, 40, "{engine}");
+            assert_eq!(report.ok, 36, "{engine}: {:?}", report.error_examples);
+            assert_eq!(report.errors["exception"], 4, "{engine}");
+            assert_eq!(report.results["1"], 36, "{engine}");
+            // One instance per thread, and one more for each failed request.
+            assert_eq!(report.metrics.created, 2 + 4, "{engine}");
+            assert_eq!(report.metrics.total_uses, 40, "{engine}");
+        }
+    }
 
     #[test]
     fn percentiles_use_nearest_rank() {

@@ -449,3 +449,104 @@ fn an_engine_not_compiled_in_or_unknown_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("v8"));
 }
+
+/// `vmpool-bench scale` on one engine with `rounds` rounds of 20 ms a side, and `extra` arguments.
+fn scale(dir: &Path, engine: &str, rounds: u32, extra: &[&str]) -> Output {
+    let rounds = rounds.to_string();
+    let mut args = vec![
+        "scale",
+        "--engine",
+        engine,
+        "--rounds",
+        &rounds,
+        "--round-ms",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    vmpool_bench(dir, &args)
+}
+
+#[test]
+fn scale_json_has_every_round_of_the_reference_and_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, _) = engines()[0];
+    let out = scale(dir.path(), engine, 3, &["--json"]);
+    let report = json_of(&out);
+    let rows = report["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{report}");
+    let reference = &report["reference"];
+    assert!(reference["engine"].is_null(), "{reference}");
+    assert!(reference["mode"].is_null(), "{reference}");
+    assert_eq!(reference["workload"], "cpu-loop");
+    for (row, mode) in rows.iter().zip(["pooled", "private"]) {
+        assert_eq!(row["engine"], engine);
+        assert_eq!(row["mode"], mode);
+        assert_eq!(row["workload"], "json");
+        // At least one request per thread on each side of each round, every one returning the expected value.
+        assert!(row["requests"].as_u64().unwrap() >= 9, "{row}");
+    }
+    for row in [reference, &rows[0], &rows[1]] {
+        assert_eq!(row["threads"], 2);
+        let rounds = row["rounds"].as_array().expect("rounds");
+        assert_eq!(rounds.len(), 3, "{row}");
+        let mut ratios = Vec::new();
+        for (i, round) in rounds.iter().enumerate() {
+            let one = round["one_thread_ops_per_s"].as_f64().unwrap();
+            let many = round["threads_ops_per_s"].as_f64().unwrap();
+            let ratio = round["ratio"].as_f64().unwrap();
+            assert!(one > 0.0 && many > 0.0, "{round}");
+            assert!((ratio - many / one).abs() < 1e-9, "{round}");
+            assert_eq!(round["one_thread_first"], i % 2 == 0, "{round}");
+            ratios.push(ratio);
+        }
+        ratios.sort_by(f64::total_cmp);
+        assert_eq!(row["median_ratio"].as_f64().unwrap(), ratios[1], "{row}");
+        assert_eq!(row["min_ratio"].as_f64().unwrap(), ratios[0], "{row}");
+        assert_eq!(row["max_ratio"].as_f64().unwrap(), ratios[2], "{row}");
+        assert_eq!(row["errors"], 0, "{row}");
+    }
+    assert_eq!(report["isolation"], "strict");
+}
+
+#[test]
+fn scale_prints_a_table_with_the_reference_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, _) = engines()[0];
+    let out = scale(dir.path(), engine, 2, &["--threads", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("3 threads (median)"), "{text}");
+    assert!(lines[2].starts_with("| (machine)"), "{text}");
+    let pooled = format!("| {engine:<9} | pooled ");
+    let private = format!("| {engine:<9} | private ");
+    assert!(lines[3].starts_with(&pooled), "{text}");
+    assert!(lines[4].starts_with(&private), "{text}");
+    assert!(text.contains("1 thread and 3 threads"), "{text}");
+}
+
+#[test]
+fn scale_refuses_one_thread_and_an_unknown_isolation_and_run_has_no_private_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vmpool_bench(dir.path(), &["scale", "--threads", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--threads"), "{}", stderr(&out));
+    let out = vmpool_bench(dir.path(), &["scale", "--isolation", "sometimes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("sometimes"), "{}", stderr(&out));
+    // `private` is scale's own mode: `run` offers pooled and fresh only.
+    let out = vmpool_bench(
+        dir.path(),
+        &[
+            "run",
+            "--engine",
+            engines()[0].0,
+            "--script",
+            "x.js",
+            "--mode",
+            "private",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("private"), "{}", stderr(&out));
+}
