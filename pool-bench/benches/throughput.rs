@@ -2,6 +2,10 @@
 //! instances). Criterion reports elements per second; one element is one request. Target: at 2 threads at least
 //! 1.8x the 1-thread throughput for the engines whose instances are `Send` (QuickJS, Lua).
 //!
+//! Criterion takes all of an engine's 1-thread samples and then all its 2-thread samples, so the ratio of the two
+//! also carries whatever the machine did in between; `vmpool-bench scale` measures both back to back in
+//! alternating rounds, beside private instances and a reference loop, and reports the median ratio.
+//!
 //! `cargo bench -p pool-bench --bench throughput`
 #![allow(missing_docs)]
 
