@@ -18,8 +18,8 @@ use crate::runner::{Mode, Plan, run};
 use crate::scale::{ScaleOptions, scale};
 use crate::workload::{Job, Request, Workload};
 
-/// Benchmark script engines through vmpool: your own script (`run`) or the built-in workloads on every engine
-/// (`compare`).
+/// Benchmark script engines through vmpool: your own script (`run`), the built-in workloads on every engine
+/// (`compare`), scaling from 1 thread to N (`scale`), and the reliability runs (`deadline`, `soak`).
 #[derive(Debug, Parser)]
 #[command(name = "vmpool-bench", version)]
 pub struct Cli {
@@ -34,8 +34,9 @@ enum Command {
     Run(RunArgs),
     /// Run the built-in workloads on every engine compiled in, pooled and fresh, and print one table.
     Compare(CompareArgs),
-    /// Measure how pooled throughput grows from 1 thread to N: rounds that each run 1 thread and N threads back
-    /// to back, and the median of the rounds' ratios.
+    /// Measure how pooled throughput grows from 1 thread to N, beside one private instance per thread (no pool) and
+    /// a loop of integer work: rounds that each run 1 thread and N threads back to back, and the median of the
+    /// rounds' ratios.
     Scale(ScaleArgs),
     /// Run hostile CPU scripts (loops that catch the timeout, endless job chains, backtracking...) and report how
     /// long after the deadline each `timeout` error arrives, and that every timed-out instance was discarded.
@@ -159,7 +160,7 @@ struct ScaleArgs {
     /// How long each side of a round makes requests, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     round_ms: u64,
-    /// The isolation policy of the pooled instances (`strict`, `scrub` or `none`).
+    /// The isolation policy of the pooled and private instances (`strict`, `scrub` or `none`).
     #[arg(long, default_value = "strict")]
     isolation: pool_core::Isolation,
     /// Print one JSON object instead of the table.
