@@ -158,7 +158,7 @@ struct ScaleArgs {
     #[arg(long, value_name = "N", default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=1000))]
     rounds: u64,
     /// How long each side of a round makes requests, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=10_000))]
     round_ms: u64,
     /// The isolation policy of the pooled and private instances (`strict`, `scrub` or `none`).
     #[arg(long, default_value = "strict")]
@@ -342,6 +342,7 @@ fn scale_command(args: ScaleArgs) -> Result<(), String> {
         ..ScaleOptions::default()
     };
     options.engines = engines_to_run(args.engines)?;
+    options.progress = !args.json && std::io::stdout().is_terminal();
     let report = scale(&options).map_err(|e| e.to_string())?;
     if args.json {
         print(&serde_json::to_string(&report).map_err(|e| e.to_string())?)

@@ -157,17 +157,7 @@ pub fn compare(options: &CompareOptions) -> Result<CompareReport, SetupError> {
     let started = Instant::now();
     let config = options.pool_config();
     let cells = (options.engines.len() * options.workloads.len() * 2) as u64;
-    let bar = options.progress.then(|| {
-        let bar = indicatif::ProgressBar::new(cells);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
+    let bar = options.progress.then(|| crate::report::steps_bar(cells));
     let mut rows = Vec::new();
     for &engine in &options.engines {
         for &workload in &options.workloads {

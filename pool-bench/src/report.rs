@@ -83,6 +83,20 @@ fn cells(row: &CompareRow) -> [String; 8] {
     ]
 }
 
+/// A progress bar over `steps` steps of a long run, with a spinner, the elapsed time and a message for the step
+/// under way.
+pub fn steps_bar(steps: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(steps);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// The comparison as a table; `markdown` picks a Markdown table instead of box drawing.
 pub fn table(report: &CompareReport, markdown: bool) -> Table {
     let mut table = Table::new();

@@ -30,8 +30,10 @@ pub struct ScaleOptions {
     pub rounds: usize,
     /// How long each side of a round makes requests.
     pub round: Duration,
-    /// The isolation policy of the pooled instances.
+    /// The isolation policy of the pooled and private instances.
     pub isolation: Isolation,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
 }
 
 impl Default for ScaleOptions {
@@ -46,6 +48,7 @@ impl Default for ScaleOptions {
             rounds: 40,
             round: Duration::from_millis(100),
             isolation: Isolation::Strict,
+            progress: false,
         }
     }
 }
@@ -178,9 +181,21 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
             ok: 0,
         })
         .collect();
-    for r in 0..options.rounds.max(1) {
+    let rounds = options.rounds.max(1);
+    let bar = options
+        .progress
+        .then(|| crate::report::steps_bar((rounds * subjects.len()) as u64));
+    for r in 0..rounds {
         let one_thread_first = r % 2 == 0;
         for (i, subject) in subjects.iter().enumerate() {
+            if let Some(bar) = &bar {
+                bar.set_message(match subject {
+                    Subject::Reference => format!("round {}/{rounds}: reference", r + 1),
+                    Subject::Engine(engine, mode) => {
+                        format!("round {}/{rounds}: {engine} {mode}", r + 1)
+                    }
+                });
+            }
             let tally = &mut tallies[i];
             let mut side = |concurrency: usize| -> Result<f64, SetupError> {
                 let plan = |mode| Plan {
@@ -213,7 +228,13 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
                 ratio: if one > 0.0 { many / one } else { 0.0 },
                 one_thread_first,
             });
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
         }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     let mut rows = subjects.into_iter().zip(tallies).map(|(subject, t)| {
         let (engine, mode, workload) = match subject {
