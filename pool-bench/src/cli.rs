@@ -355,6 +355,7 @@ fn deadline_command(args: &DeadlineArgs) -> Result<(), String> {
     let options = DeadlineOptions {
         runs: usize::try_from(args.runs).unwrap_or(usize::MAX),
         timeout: Duration::from_millis(args.timeout_ms),
+        progress: !args.json && std::io::stdout().is_terminal(),
     };
     let report = deadline(args.engine, &options).map_err(|e| e.to_string())?;
     if args.json {
@@ -375,6 +376,7 @@ fn soak_command(args: &SoakArgs) -> Result<(), String> {
         }
         options.warmup = warmup;
     }
+    options.progress = !args.json && std::io::stdout().is_terminal();
     let report = soak(args.engine, &options).map_err(|e| e.to_string())?;
     if args.json {
         print(&serde_json::to_string(&report).map_err(|e| e.to_string())?)

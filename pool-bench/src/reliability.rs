@@ -59,6 +59,8 @@ pub struct DeadlineOptions {
     pub runs: usize,
     /// The engine's `limits.timeout`.
     pub timeout: Duration,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
 }
 
 /// The runaway scripts of `deadline`, used in turn: loops, loops that catch the timeout, endless job chains,
@@ -205,6 +207,10 @@ impl BackendVisitor for DeadlineRun<'_> {
         let mut durations = Vec::with_capacity(options.runs);
         let mut timeouts = 0;
         let mut other_outcomes = BTreeMap::new();
+        let bar = options.progress.then(|| quiet_bar(options.runs as u64));
+        if let Some(bar) = &bar {
+            bar.set_message("hostile runs");
+        }
         for i in 0..options.runs {
             let mut vm = pool.acquire().map_err(|e| setup(&e))?;
             let started = Instant::now();
@@ -220,6 +226,12 @@ impl BackendVisitor for DeadlineRun<'_> {
                 Err(e) => *other_outcomes.entry(e.kind().to_string()).or_insert(0) += 1,
                 Ok(_) => *other_outcomes.entry("ok".to_owned()).or_insert(0) += 1,
             }
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
         let discarded = pool.metrics().destroyed.get(DestroyReason::Tainted) - before;
         let threads_after = ProcessStatus::now().threads;
@@ -276,6 +288,8 @@ pub struct SoakOptions {
     pub warmup: u64,
     /// Readings taken after the warm-up (evenly spaced; the last at the end).
     pub samples: u64,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
 }
 
 impl SoakOptions {
@@ -285,6 +299,7 @@ impl SoakOptions {
             cycles,
             warmup: (cycles / 10).max(1000).min(cycles / 2),
             samples: 20,
+            progress: false,
         }
     }
 }
@@ -385,6 +400,17 @@ fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:+.2}"))
 }
 
+/// A progress bar that redraws only when moved: no ticker thread, which the thread counts of `deadline` and
+/// `soak` would see.
+fn quiet_bar(steps: u64) -> indicatif::ProgressBar {
+    let bar = crate::report::steps_bar(steps);
+    bar.disable_steady_tick();
+    bar
+}
+
+/// Soak cycles between moves of the progress bar (a cycle takes microseconds).
+const BAR_STEP: u64 = 1024;
+
 struct SoakRun<'a>(&'a SoakOptions);
 
 impl BackendVisitor for SoakRun<'_> {
@@ -401,7 +427,16 @@ impl BackendVisitor for SoakRun<'_> {
         let mut baseline: Option<ProcessStatus> = None;
         let mut samples = Vec::new();
         let every = ((options.cycles - options.warmup) / options.samples.max(1)).max(1);
+        let bar = options.progress.then(|| quiet_bar(options.cycles));
+        if let Some(bar) = &bar {
+            bar.set_message("cycles");
+        }
         for i in 0..options.cycles {
+            if let Some(bar) = &bar
+                && i % BAR_STEP == 0
+            {
+                bar.set_position(i);
+            }
             let result = pool
                 .acquire()
                 .map_err(|e| e.to_string())
@@ -425,6 +460,9 @@ impl BackendVisitor for SoakRun<'_> {
             }
         }
         let seconds = started.elapsed().as_secs_f64();
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
         let m = pool.metrics();
         drop(pool);
         let baseline = baseline.unwrap_or_else(ProcessStatus::now);
