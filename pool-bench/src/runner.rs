@@ -565,7 +565,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 /// Runs `one(state, index)` for every request index from `plan.concurrency` threads, each with its own `state`
 /// made by `init` on that thread; returns the merged tally and the wall time from the moment every thread had made
-/// its state.
+/// its state to the end of the last request.
 fn drive<S>(
     plan: &Plan,
     stack_bytes: usize,
@@ -576,7 +576,8 @@ fn drive<S>(
     let next = AtomicU64::new(0);
     let gate = Gate::default();
     let ready = Barrier::new(threads + 1);
-    let mut start = Instant::now();
+    // The first worker's start and the last worker's end.
+    let (mut start, mut end) = (None::<Instant>, None::<Instant>);
     let mut total = Tally::default();
     std::thread::scope(|scope| -> Result<(), SetupError> {
         let mut workers = Vec::with_capacity(threads);
@@ -586,13 +587,21 @@ fn drive<S>(
                 .stack_size(stack_bytes)
                 .spawn_scoped(scope, || {
                     if !gate.wait() {
-                        return Tally::default();
+                        let now = Instant::now();
+                        return (Tally::default(), now, now);
                     }
                     // Every started worker reaches the barrier, even if making its state panics.
                     let state = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&init));
                     ready.wait();
                     match state {
-                        Ok(mut state) => worker(plan, &next, &mut |index| one(&mut state, index)),
+                        Ok(mut state) => {
+                            let began = Instant::now();
+                            let tally = worker(plan, &next, &mut |index| one(&mut state, index));
+                            // The last request's end, before the state (an instance) is dropped.
+                            let ended = Instant::now();
+                            drop(state);
+                            (tally, began, ended)
+                        }
                         Err(payload) => std::panic::resume_unwind(payload),
                     }
                 });
@@ -606,16 +615,22 @@ fn drive<S>(
         }
         gate.open(true);
         ready.wait();
-        start = Instant::now();
         for w in workers {
             match w.join() {
-                Ok(tally) => total.merge(tally),
+                Ok((tally, began, ended)) => {
+                    total.merge(tally);
+                    start = Some(start.map_or(began, |s| s.min(began)));
+                    end = Some(end.map_or(ended, |e| e.max(ended)));
+                }
                 Err(payload) => std::panic::resume_unwind(payload),
             }
         }
         Ok(())
     })?;
-    let elapsed = start.elapsed();
+    let elapsed = match (start, end) {
+        (Some(start), Some(end)) => end.saturating_duration_since(start),
+        _ => Duration::ZERO,
+    };
     if let Some(pb) = &plan.progress {
         pb.finish_and_clear();
     }
