@@ -2,9 +2,12 @@
 //!
 //! On a shared virtual machine the rate of a single thread moves by tens of percent between runs minutes apart, so
 //! a ratio of two rates measured one after the other (as criterion measures its benchmarks) says as much about
-//! the machine's load at the time as about the pool. Here each round measures both rates back to back, on a new
-//! pool of N preloaded instances each time, and the order alternates between rounds (1 then N, N then 1) so that a
-//! drift during the run favours neither side; the report gives every round's ratio and their median.
+//! the machine's load at the time as about the pool. Here each round measures both rates back to back, and the
+//! order alternates between rounds (1 then N, N then 1) so that a drift during the run favours neither side; the
+//! report gives every round's ratio and their median. Each round measures three kinds of subject the same way: a
+//! reference loop of integer work (what the machine's threads give, with no engine), and for each engine its
+//! instances through a new pool of N preloaded instances ([`Mode::Pooled`]) and one private instance per thread
+//! ([`Mode::Private`]), so that the pool's share of any shortfall can be read off.
 
 use std::fmt;
 use std::time::{Duration, Instant};
