@@ -353,7 +353,6 @@ fn run_backend<B: Backend>(
                 .map_err(engine_error)?;
             check_function(&engine, kind, request)?;
             let created = AtomicU64::new(0);
-            let create_errors = AtomicU64::new(0);
             let (tally, elapsed) = drive(
                 plan,
                 stack,
@@ -365,10 +364,7 @@ fn run_backend<B: Backend>(
                         drop(vm);
                         result.map_err(|e| (e.kind(), e.to_string()))
                     }
-                    Err(e) => {
-                        create_errors.fetch_add(1, Ordering::Relaxed);
-                        Err((e.kind(), e.to_string()))
-                    }
+                    Err(e) => Err((e.kind(), e.to_string())),
                 },
             )?;
             let created = created.into_inner();
@@ -541,11 +537,7 @@ impl Tally {
                 .map(|(k, m)| (k.as_str(), m))
                 .collect(),
             elapsed_s,
-            ops_per_s: if elapsed_s > 0.0 {
-                requests as f64 / elapsed_s
-            } else {
-                0.0
-            },
+            ops_per_s: rate(requests, elapsed),
             p50_us: percentile(&self.latencies_ns, 0.50) / 1000.0,
             p99_us: percentile(&self.latencies_ns, 0.99) / 1000.0,
             metrics,
@@ -643,7 +635,17 @@ pub(crate) fn rate_of(
     one: impl Fn(u64) -> Result<Value, (ErrorKind, String)> + Sync,
 ) -> Result<f64, SetupError> {
     let (tally, elapsed) = drive(plan, 1 << 20, || (), |(), index| one(index))?;
-    Ok(tally.latencies_ns.len() as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE))
+    Ok(rate(tally.latencies_ns.len() as u64, elapsed))
+}
+
+/// Requests per second (0 when no time passed).
+fn rate(requests: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        requests as f64 / seconds
+    } else {
+        0.0
+    }
 }
 
 /// Holds the workers until every one is started, so that none races ahead while others are being spawned; or

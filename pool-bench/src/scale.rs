@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::backend::EngineKind;
 use crate::compare::Machine;
 use crate::runner::{Mode, Plan, SetupError, rate_of, run};
-use crate::workload::Workload;
+use crate::workload::{Job, Workload};
 
 /// What `scale` measures.
 #[derive(Debug, Clone)]
@@ -148,11 +148,10 @@ fn reference_request(index: u64) -> u64 {
 }
 
 /// What a round measures: the reference loop, or an engine in a mode (through the pool, or one private instance
-/// per thread).
-#[derive(Clone, Copy)]
+/// per thread) running the workload's job in the engine's language.
 enum Subject {
     Reference,
-    Engine(EngineKind, Mode),
+    Engine(EngineKind, Mode, Job),
 }
 
 /// One subject's tallies over the rounds.
@@ -173,8 +172,9 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
     let expected = serde_json::to_string(&options.workload.expected()).unwrap_or_default();
     let mut subjects = vec![Subject::Reference];
     for &engine in &options.engines {
-        subjects.push(Subject::Engine(engine, Mode::Pooled));
-        subjects.push(Subject::Engine(engine, Mode::Private));
+        let job = options.workload.job(engine.language());
+        subjects.push(Subject::Engine(engine, Mode::Pooled, job.clone()));
+        subjects.push(Subject::Engine(engine, Mode::Private, job));
     }
     let mut tallies: Vec<Tallies> = subjects
         .iter()
@@ -194,7 +194,7 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
             if let Some(bar) = &bar {
                 bar.set_message(match subject {
                     Subject::Reference => format!("round {}/{rounds}: reference", r + 1),
-                    Subject::Engine(engine, mode) => {
+                    Subject::Engine(engine, mode, _) => {
                         format!("round {}/{rounds}: {engine} {mode}", r + 1)
                     }
                 });
@@ -205,13 +205,12 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
                     time_budget: Some(options.round),
                     ..Plan::new(u64::MAX, concurrency, mode)
                 };
-                match *subject {
+                match subject {
                     Subject::Reference => rate_of(&plan(Mode::Private), |index| {
                         Ok(Value::from(reference_request(index) & 1))
                     }),
-                    Subject::Engine(engine, mode) => {
-                        let job = options.workload.job(engine.language());
-                        let report = run(engine, &job, &config, &plan(mode))?;
+                    Subject::Engine(engine, mode, job) => {
+                        let report = run(*engine, job, &config, &plan(*mode))?;
                         tally.requests += report.requests;
                         tally.ok += report.results.get(&expected).copied().unwrap_or(0);
                         Ok(report.ops_per_s)
@@ -242,7 +241,7 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
     let mut rows = subjects.into_iter().zip(tallies).map(|(subject, t)| {
         let (engine, mode, workload) = match subject {
             Subject::Reference => (None, None, "cpu-loop"),
-            Subject::Engine(e, mode) => (Some(e), Some(mode), options.workload.name()),
+            Subject::Engine(e, mode, _) => (Some(e), Some(mode), options.workload.name()),
         };
         row(engine, mode, workload, threads, t)
     });
