@@ -7,11 +7,19 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 use pool_core::Value;
 use serde_json::Map;
 
+use crate::limits::{Limiter, STOP};
+
 /// Deepest nesting converted in either direction.
 pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Most items of an array or object converted before its table is written in one pass.
 const BATCH: usize = 32;
+
+/// What [`FromLua`] charges its byte budget for one table entry (strings cost their length on top).
+pub(crate) const ENTRY_BYTES: usize = 16;
+
+/// Budget charges between two looks at the deadline in [`FromLua`].
+const CHECK_EVERY: u32 = 4096;
 
 /// Why a conversion failed.
 #[derive(Debug)]
@@ -136,20 +144,38 @@ fn check_depth(depth: usize) -> Result<(), Fail> {
 
 /// Lua to JSON, reading tables raw except for `__pairs`, which is honoured (so read-only views and tables that
 /// define their own iteration convert as `pairs` sees them).
-pub(crate) struct FromLua {
-    /// Entries still allowed, so that a `__pairs` iterator that never ends cannot fill the host's memory.
+///
+/// The result is bounded in bytes: a table can hold the same string (or table) many times, which costs Lua one
+/// reference each time but the host a copy each time, so the Lua heap's limit does not bound the result.
+pub(crate) struct FromLua<'a> {
+    /// Bytes still allowed: every table entry costs [`ENTRY_BYTES`], every string (value or key) its length. So
+    /// neither a table full of references to one long string nor a `__pairs` iterator that never ends can fill
+    /// the host's memory.
     budget: usize,
     /// Tables being converted, outermost first, to report cycles.
     path: Vec<*const c_void>,
+    /// The call's limiter, whose deadline is looked at every [`CHECK_EVERY`] charges.
+    limiter: Option<&'a Limiter>,
+    charges: u32,
 }
 
-impl FromLua {
-    /// A converter that accepts at most `budget` table entries in all.
-    pub(crate) fn new(budget: usize) -> Self {
+impl<'a> FromLua<'a> {
+    /// A converter whose result may take at most `budget_bytes` (entries and strings, as the `budget` field says);
+    /// pass the memory limit in bytes.
+    pub(crate) fn new(budget_bytes: usize) -> Self {
         Self {
-            budget,
+            budget: budget_bytes,
             path: Vec::new(),
+            limiter: None,
+            charges: 0,
         }
+    }
+
+    /// Makes the conversion stop at `limiter`'s deadline: past it, it fails with the error the hook raises
+    /// ([`STOP`]), after recording the timeout on `limiter`.
+    pub(crate) fn deadline(mut self, limiter: &'a Limiter) -> Self {
+        self.limiter = Some(limiter);
+        self
     }
 
     pub(crate) fn convert(&mut self, value: &LuaValue) -> Result<Value, Fail> {
@@ -159,7 +185,10 @@ impl FromLua {
             LuaValue::Integer(i) => Value::from(*i),
             LuaValue::Number(f) => number(*f),
             LuaValue::String(s) => match s.to_str() {
-                Ok(s) => Value::String(s.to_owned()),
+                Ok(s) => {
+                    self.spend(s.len())?;
+                    Value::String(s.to_owned())
+                }
                 Err(_) => return Err(conversion("string is not valid UTF-8")),
             },
             LuaValue::Table(t) => self.table(t)?,
@@ -185,14 +214,24 @@ impl FromLua {
         result
     }
 
-    fn spend(&mut self) -> Result<(), Fail> {
-        match self.budget.checked_sub(1) {
+    /// Charges `bytes` to the budget, and looks at the deadline every [`CHECK_EVERY`] charges.
+    fn spend(&mut self, bytes: usize) -> Result<(), Fail> {
+        self.charges += 1;
+        if self.charges >= CHECK_EVERY {
+            self.charges = 0;
+            if let Some(limiter) = self.limiter
+                && limiter.out_of_time()
+            {
+                return Err(Fail::Lua(mlua::Error::runtime(STOP)));
+            }
+        }
+        match self.budget.checked_sub(bytes) {
             Some(rest) => {
                 self.budget = rest;
                 Ok(())
             }
             None => Err(conversion(
-                "value has too many table entries (more than the memory limit can hold)",
+                "the result is larger than the memory limit (memory_mb) allows",
             )),
         }
     }
@@ -205,7 +244,7 @@ impl FromLua {
         let mut entries = Vec::new();
         if pairs.is_nil() {
             for pair in t.pairs::<LuaValue, LuaValue>() {
-                self.spend()?;
+                self.spend(ENTRY_BYTES)?;
                 entries.push(pair?);
             }
             return Ok(entries);
@@ -233,7 +272,7 @@ impl FromLua {
                 return Ok(entries);
             }
             let value = step.next().unwrap_or(LuaValue::Nil);
-            self.spend()?;
+            self.spend(ENTRY_BYTES)?;
             control = key.clone();
             if !value.is_nil() {
                 entries.push((key, value));
@@ -286,6 +325,7 @@ impl FromLua {
                     )));
                 }
             };
+            self.spend(key.len())?;
             let value = self.convert(&v)?;
             if map.insert(key.clone(), value).is_some() {
                 return Err(conversion(format!(
@@ -301,6 +341,97 @@ impl FromLua {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
+
+    fn from_lua(lua: &Lua, budget: usize, source: &str) -> Result<Value, Fail> {
+        let value: LuaValue = lua.load(source).eval().unwrap();
+        FromLua::new(budget).convert(&value)
+    }
+
+    fn is_budget_error(result: &Result<Value, Fail>) -> bool {
+        matches!(result, Err(Fail::Conversion(m)) if m.contains("memory limit (memory_mb)"))
+    }
+
+    #[test]
+    fn the_budget_counts_string_bytes_each_time_a_string_is_converted() {
+        let lua = Lua::new();
+        // One 1 MiB string referenced 300 times: 300 MiB once converted, though Lua holds it once.
+        let many = "local s = string.rep('x', 1024 * 1024) local t = {} for i = 1, 300 do t[i] = s end return t";
+        assert!(is_budget_error(&from_lua(&lua, 4 << 20, many)));
+        // Three of them fit in 4 MiB, with their entries; four do not.
+        let three = "local s = string.rep('x', 1024 * 1024) return {s, s, s}";
+        assert_eq!(
+            from_lua(&lua, 4 << 20, three)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        let four = "local s = string.rep('x', 1024 * 1024) return {s, s, s, s}";
+        assert!(is_budget_error(&from_lua(&lua, 4 << 20, four)));
+        // A top-level string costs its length.
+        assert!(is_budget_error(&from_lua(
+            &lua,
+            99,
+            "return ('x'):rep(100)"
+        )));
+        assert_eq!(
+            from_lua(&lua, 100, "return ('x'):rep(100)").unwrap(),
+            json!("x".repeat(100))
+        );
+    }
+
+    #[test]
+    fn the_budget_counts_entries_and_keys() {
+        let lua = Lua::new();
+        // 1000 entries of small integers: 16 bytes each.
+        let array = "local t = {} for i = 1, 1000 do t[i] = i end return t";
+        assert!(from_lua(&lua, 1000 * ENTRY_BYTES, array).is_ok());
+        assert!(is_budget_error(&from_lua(
+            &lua,
+            1000 * ENTRY_BYTES - 1,
+            array
+        )));
+        // Keys cost their length too: one entry with a 100-byte key and a 1-byte value.
+        let keyed = "return {[('k'):rep(100)] = 'v'}";
+        assert!(from_lua(&lua, ENTRY_BYTES + 101, keyed).is_ok());
+        assert!(is_budget_error(&from_lua(&lua, ENTRY_BYTES + 100, keyed)));
+        // Integer keys of an object cost their decimal text.
+        let sparse = "return {[10000] = true}";
+        assert!(from_lua(&lua, ENTRY_BYTES + 5, sparse).is_ok());
+        assert!(is_budget_error(&from_lua(&lua, ENTRY_BYTES + 4, sparse)));
+        // Entries that a `__pairs` iterator produces are charged as it produces them, so an endless one stops.
+        let endless = "return setmetatable({}, {__pairs = function() \
+                         return function(_, k) return (k or 0) + 1, 1 end, nil, nil end})";
+        assert!(is_budget_error(&from_lua(&lua, 1 << 20, endless)));
+    }
+
+    #[test]
+    fn the_conversion_stops_at_the_deadline() {
+        let lua = Lua::new();
+        let value: LuaValue = lua
+            .load("local t = {} for i = 1, 100000 do t[i] = {i} end return t")
+            .eval()
+            .unwrap();
+        let limiter = Limiter::new(100);
+        limiter.arm(Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(2));
+        let result = FromLua::new(usize::MAX).deadline(&limiter).convert(&value);
+        assert!(
+            matches!(&result, Err(Fail::Lua(e)) if e.to_string().contains(STOP)),
+            "{result:?}"
+        );
+        assert_eq!(limiter.tripped(), crate::limits::Tripped::Timeout);
+        // Without a deadline (or before it), the same value converts.
+        let fresh = Limiter::new(100);
+        fresh.arm(Duration::from_secs(3600));
+        let converted = FromLua::new(usize::MAX)
+            .deadline(&fresh)
+            .convert(&value)
+            .unwrap();
+        assert_eq!(converted.as_array().unwrap().len(), 100_000);
+    }
 
     #[test]
     fn lua_bytes_bounds_what_the_conversion_allocates() {

@@ -40,27 +40,37 @@
 //! - `load` accepts text chunks only (binary chunks, which can crash the VM, are refused) and, without an explicit
 //!   environment, loads into the environment of the current use (into the prelude's globals while the prelude
 //!   runs); `string.dump` is removed; `eval` itself refuses binary chunks;
-//! - `collectgarbage` only answers `"count"`;
+//! - `collectgarbage` only answers `"count"`, and under strict isolation not even that (the heap's size
+//!   would show what earlier uses left for the collector);
 //! - `setmetatable` refuses metatables with a `__gc` field, because Lua runs finalizers with hooks switched off,
 //!   so a looping finalizer could never be stopped;
-//! - to-be-closed variables (`local x <close> = ...`) are refused, in `eval`'d source, in the prelude and in chunks
-//!   given to `load` (a syntax error, or `nil` plus a message from `load`), because a `__close` metamethod that
-//!   runs while a limit stops the call runs with hooks switched off and could loop forever. The check is textual:
-//!   `<close>` inside a string literal or a comment is refused too;
+//! - to-be-closed values (`local x <close> = ...`, and the fourth value of a generic `for`) work. Lua runs the
+//!   `__close` metamethods of pending ones while it unwinds the error that stops a call at a limit, with its hooks
+//!   switched off, where a looping one could never be stopped; so the sandbox keeps a weak set of every table
+//!   `setmetatable` made a metatable, and the hook removes `__close` from all of them just before it raises that
+//!   error. Closing a value then fails at once, and the call ends with its limit;
+//! - `string.rep` of an empty string (with an empty separator) returns at once, and `table.move`, and
+//!   `table.insert`/`table.remove` at a position of a table with a metatable, run long loops in pieces between
+//!   which the hook can stop them: Lua's own would loop in one C call as often as a number argument or a
+//!   `__len` metamethod says, without allocating;
 //! - an `xpcall` message handler does not run once a limit was hit (Lua calls it from inside the hook, with hooks
 //!   switched off): the error goes on unchanged;
 //! - `string.find`, `string.match`, `string.gmatch` and `string.gsub` run engine-lua's port of Lua's pattern
 //!   matcher, which has the same semantics (a differential test compares it with stock Lua) but counts its steps
-//!   and stops at the deadline; `gsub` output is also bounded by `memory_mb`, and `gsub` calls whose replacement
+//!   and stops at the deadline; `gsub` output is also bounded by `memory_mb`, together with the Lua heap and the output held by the `gsub`
+//!   calls it is nested in, and `gsub` calls whose replacement
 //!   function calls `gsub` again nest at most 32 deep (they recurse on the native stack) before ending with
-//!   `stack`. Plain searches still use Lua's own `string.find`;
+//!   `stack`. Plain searches (`find(s, p, init, true)`, or a pattern without special characters) run a
+//!   linear-time search. A memory or stack error raised inside these functions (by a replacement function or
+//!   table, a capture, or `gsub`'s output bound) ends the call with `memory` or `stack` even if the script
+//!   catches it;
 //! - the shared string metatable is hidden (`getmetatable("")` is `false`), so scripts cannot change the
 //!   methods of strings;
 //! - the host-side global table of the state is emptied (and dropped from the registry's table of loaded
 //!   libraries): only the sandbox environments are reachable.
 //!
 //! Creation ends with a full garbage collection, so that an instance enters the pool holding only what it needs
-//! (about 31 KiB for the JSON handler under strict isolation, 28 KiB under `None`, after one use and its reset).
+//! (about 34 KiB for the JSON handler under strict isolation, 28 KiB under `None`, after one use and its reset).
 //! The read-only views share their metamethods, so a view costs two small tables.
 //!
 //! # Isolation
@@ -82,11 +92,15 @@
 //!   a view installs the table behind it (so methods and metamethods work) and `getmetatable(obj)` answers the
 //!   view again;
 //! - the shared string metatable (hidden in every mode), and there is no `package.loaded` at all;
-//! - `math.randomseed` is removed, so one use cannot make the next use's random numbers predictable.
+//! - table keys of prelude tables: `pairs` hands out read-only views of them (indexing the table with such a
+//!   view finds the key behind it, and the prelude's own code still finds the table it holds);
+//! - random numbers: `math.randomseed` is removed, and every reset reseeds the generator from the host's
+//!   cryptographically secure generator, so a use can neither choose nor predict the next use's numbers.
 //!
 //! What it does not cover: state the prelude keeps in its own `local` variables (upvalues) or in tables it
 //! reaches only through them: a prelude function that counts calls in a `local` counter shares the counter
-//! between uses. Objects a host puts into the state through [`LuaVm::lua`] are outside the sandbox too. Scripts
+//! between uses. Likewise a coroutine the prelude creates keeps its own state (its stack and position) from one
+//! use to the next, even when a global holds it. Objects a host puts into the state through [`LuaVm::lua`] are outside the sandbox too. Scripts
 //! notice the design in three places: `pairs(_G)` lists only the current use's own globals, a library or
 //! prelude table is empty to `next`/`rawget`/`rawlen` (use `pairs`, indexing and `#`), and `setmetatable(_G,
 //! ...)` fails (the environment's metatable is protected).
@@ -102,9 +116,10 @@
 //! metatable's `__index` is still the real `string` library and its `__metatable` still `false`, the
 //! environments' metatable still reads from the baseline, and the prelude's environment still points at the use
 //! that just ended (the baseline itself is reachable only through that protected metatable). The strict reset
-//! and its verification are made from the host, without running Lua code: 0.7-0.8 us in release on an unused
-//! instance, where a whole pooled request of the JSON handler takes 3.3-3.4 us (`reset_strict` and `pooled` in
-//! `cargo bench -p pool-bench --bench engines`, machine under load). Scrub: no global
+//! and its verification are made from the host, without running Lua code (the reseed calls Lua's own C function):
+//! 0.7-0.8 us in release on an unused instance, where a whole pooled request of the JSON handler takes 3.3-3.4 us
+//! (`reset_strict` and `pooled` in `cargo bench -p pool-bench --bench engines`, machine under load); the reseed
+//! adds about 0.1 us of that (`cargo run --release -p engine-lua --example lua_isolation`). Scrub: no global
 //! outside the baseline remains, none of the baseline is missing, the global table has no metatable and the
 //! string metatable is intact. `None` neither resets nor verifies.
 //!
@@ -115,8 +130,10 @@
 //!   the deadline. When it passes, the hook raises an error and re-installs itself to raise again on *every*
 //!   instruction until the call returns, so `while true do pcall(function() while true do end end) end` still
 //!   ends with `timeout`. The deadline also covers converting the result and pattern matching (see the sandbox).
-//!   A single call into another C function cannot be interrupted, but none of the remaining library functions
-//!   does more than linear work in the size of its arguments, which `memory_mb` bounds.
+//!   A single call into a C function cannot be interrupted: the library loops that a number chooses run in
+//!   pieces (see the sandbox), and the other library functions do work linear in the size of their arguments,
+//!   which `memory_mb` bounds. One instruction can still take long (comparing two 16 MiB strings of NUL bytes
+//!   calls `strcoll` once per byte), so a call that returns after its deadline ends with `timeout` too.
 //! - **memory_mb**: mlua's allocator limit for the whole state, set to 7/8 of `memory_mb`: the remaining eighth
 //!   is an allowance for the system allocator's own overhead on Lua's many small blocks (8-16 bytes on a 56-byte
 //!   table or a short string). Over the hostile memory cases of `vmpool-tests` the process's resident peak is
@@ -134,10 +151,12 @@
 //!   overflow" (a million stack slots) and "C stack overflow" also end with `stack`, even if caught by `pcall`.
 //!
 //! # Known gaps
-//! - Plain `string.find` (`find(s, p, 1, true)`, or a pattern without special characters) runs Lua's own search,
-//!   which cannot be interrupted; its worst case is the subject's length times the pattern's, both bounded by
-//!   `memory_mb` (well under a second at the default 64 MiB).
-//! - The to-be-closed check is textual (see the sandbox), so a string that merely contains `<close>` is refused.
+//! - A single call into C cannot be interrupted: an instruction that does much work in C (comparing two long
+//!   strings of NUL bytes calls `strcoll` once per byte) keeps the thread until it returns, so a call can run past
+//!   its deadline by that much before it ends with `timeout`.
+//! - Argument errors raised through the sandbox's wrappers of `string.rep`, `table.move`, `table.insert` and
+//!   `table.remove` name the function `?` (the wrappers' debug information is stripped, which keeps every
+//!   instance about 5 KiB smaller).
 //!
 //! # Values
 //! nil is `null`; integers are integers; a float with an integral value within +-2^53 becomes an integer (so
@@ -146,7 +165,9 @@
 //! decimal; an empty table is `{}`. Tables are read raw, except that a `__pairs` metamethod is honoured (and
 //! runs under the deadline); `__index` is not consulted. Functions, coroutines, userdata, strings that are not
 //! UTF-8, other key types, cyclic tables, nesting deeper than 128 and a `__pairs` that fails are `conversion`
-//! errors. In the other direction, `null` is nil (a `null` array element leaves a hole), numbers that fit `i64`
+//! errors. So is a result larger than `memory_mb` once converted (16 bytes per table entry plus each string's
+//! length, counted every time a string or table is reached, so a table of many references to one long string
+//! counts them all); converting also stops at the deadline. In the other direction, `null` is nil (a `null` array element leaves a hole), numbers that fit `i64`
 //! are integers, other numbers floats.
 //!
 //! # `eval`
@@ -165,9 +186,10 @@ use std::sync::Arc;
 use mlua::chunk::ChunkMode;
 use mlua::{Function, Lua, LuaOptions, LuaString, MultiValue, StdLib, Table, Value as LuaValue};
 use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
+use rand::Rng as _;
 
 use crate::convert::{Fail, FromLua};
-use crate::limits::{FRAME_BYTES, Limiter, MIN_DEPTH, Tripped};
+use crate::limits::{FRAME_BYTES, LimitError, Limiter, MIN_DEPTH, Tripped};
 
 const SANDBOX: &str = include_str!("sandbox.lua");
 
@@ -233,6 +255,8 @@ struct Strict {
     /// The shared string metatable and the real `string` library behind its `__index`.
     string_meta: Table,
     string: Table,
+    /// Lua's own `math.randomseed`, which scripts do not get: each reset reseeds the generator with it.
+    randomseed: Function,
     /// Tables that must stay empty (the prelude's environment, every read-only view), with their names.
     watched: Vec<(Table, String)>,
 }
@@ -321,7 +345,6 @@ impl LuaEngine {
         let prelude = if config.prelude.trim().is_empty() {
             None
         } else {
-            refuse_to_be_closed(&config.prelude, &config.prelude_name)?;
             let function = lua
                 .load(config.prelude.as_str())
                 .set_name(format!("={}", config.prelude_name))
@@ -396,11 +419,15 @@ impl LuaEngine {
     /// Ends a timed eval or call: stops the clock, restores the hook, and classifies the outcome. A limit that
     /// was hit wins over whatever the script made of it.
     fn finish<T>(&self, vm: &mut LuaVm, result: Result<T, Fail>) -> Result<T, ScriptError> {
+        // A single call into a C function cannot be interrupted: one that ran past the deadline is a timeout
+        // too, even if it then returned.
+        vm.limiter.out_of_time();
         vm.limiter.disarm();
         let restored = vm.limiter.restore(&vm.lua);
         let error = match vm.limiter.tripped() {
             Tripped::Timeout => Some(ScriptError::timeout(self.config.limits.timeout)),
             Tripped::Stack => Some(self.stack_error("")),
+            Tripped::Memory => Some(self.memory_error()),
             Tripped::None => match vm.state.raw_get::<LuaValue>(&vm.keys.hit) {
                 Ok(LuaValue::String(s)) if s.as_bytes().starts_with(b"memory") => {
                     Some(self.memory_error())
@@ -439,36 +466,31 @@ impl LuaEngine {
 
     /// Classifies an error Lua raised.
     fn lua_error(&self, error: mlua::Error) -> ScriptError {
+        match limits::limit_error(&error) {
+            Some(LimitError::Memory) => return self.memory_error(),
+            Some(LimitError::Stack(message)) => return self.stack_error(&format!(": {message}")),
+            None => {}
+        }
         match error {
             mlua::Error::SyntaxError { message, .. } => {
                 ScriptError::new(ErrorKind::Syntax, message)
             }
-            mlua::Error::MemoryError(_) => self.memory_error(),
-            mlua::Error::RuntimeError(message) => {
-                let message = message
-                    .split("\nstack traceback:")
-                    .next()
-                    .unwrap_or_default();
-                if message == "not enough memory" {
-                    self.memory_error()
-                } else if message.contains("stack overflow") {
-                    self.stack_error(&format!(": {message}"))
-                } else {
-                    ScriptError::new(ErrorKind::Exception, describe_error_object(message))
-                }
-            }
+            mlua::Error::RuntimeError(message) => ScriptError::new(
+                ErrorKind::Exception,
+                describe_error_object(limits::lua_message(&message)),
+            ),
             mlua::Error::CallbackError { cause, .. } => self.lua_error((*cause).clone()),
             mlua::Error::WithContext { cause, .. } => self.lua_error((*cause).clone()),
             other => internal(other),
         }
     }
 
-    fn run(&self, function: &Function, args: MultiValue) -> Result<Value, Fail> {
+    fn run(&self, limiter: &Limiter, function: &Function, args: MultiValue) -> Result<Value, Fail> {
         let results: MultiValue = function.call(args)?;
         let first = results.into_iter().next().unwrap_or(LuaValue::Nil);
-        // A table entry takes at least 16 bytes of Lua memory, so no real table has more entries than this.
-        let budget = self.config.limits.memory_bytes() / 16;
-        FromLua::new(budget).convert(&first)
+        FromLua::new(self.config.limits.memory_bytes())
+            .deadline(limiter)
+            .convert(&first)
     }
 
     /// Builds the instance from what the sandbox set-up returned, runs the prelude and finishes the sandbox.
@@ -500,6 +522,14 @@ impl LuaEngine {
                 "sandbox setup did not return `prelude_env`",
             ));
         };
+        let LuaValue::Table(metatables) = get("metatables")? else {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "sandbox setup did not return `metatables`",
+            ));
+        };
+        lua.set_named_registry_value(limits::METATABLES, metatables)
+            .map_err(internal)?;
         let keys = Keys::new(&lua).map_err(internal)?;
         let mut vm = LuaVm {
             env: prelude_env.clone(),
@@ -553,31 +583,6 @@ impl LuaEngine {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-/// Refuses source that declares a to-be-closed variable (`local x <close> = ...`): a `__close` metamethod that runs
-/// because a limit stopped the call runs with Lua's hooks switched off, so a looping one could never be stopped.
-/// The check is textual, so `<close>` inside a string literal or comment is refused too.
-fn refuse_to_be_closed(source: &str, chunk: &str) -> Result<(), ScriptError> {
-    let bytes = source.as_bytes();
-    let mut at = 0;
-    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
-        let start = at + offset;
-        let rest = bytes[start + 1..].trim_ascii_start();
-        if let Some(after) = rest.strip_prefix(b"close")
-            && after.trim_ascii_start().starts_with(b">")
-        {
-            let line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count();
-            return Err(ScriptError::new(
-                ErrorKind::Syntax,
-                format!(
-                    "{chunk}:{line}: to-be-closed variables (<close>) are not allowed in the sandbox"
-                ),
-            ));
-        }
-        at = start + 1;
-    }
-    Ok(())
 }
 
 /// Lua's text for an error object without `__tostring` is `table: 0x55...`; say what it is instead.
@@ -646,6 +651,7 @@ fn strict_parts(parts: &Table) -> mlua::Result<Strict> {
         prelude_meta: parts.raw_get("prelude_meta")?,
         string_meta: parts.raw_get("string_meta")?,
         string: parts.raw_get("string")?,
+        randomseed: parts.raw_get("randomseed")?,
         watched,
     })
 }
@@ -716,11 +722,10 @@ impl ScriptEngine for LuaEngine {
                 ),
             ));
         }
-        refuse_to_be_closed(source, "eval")?;
         vm.limiter.arm(self.config.limits.timeout);
         let result = self
             .compile_eval(vm, source)
-            .and_then(|f| self.run(&f, MultiValue::new()));
+            .and_then(|f| self.run(&vm.limiter, &f, MultiValue::new()));
         self.finish(vm, result)
     }
 
@@ -758,7 +763,7 @@ impl ScriptEngine for LuaEngine {
             Ok(lua_args) => lua_args,
             Err(e) => return self.finish(vm, Err(e)),
         };
-        let result = self.run(&target, lua_args);
+        let result = self.run(&vm.limiter, &target, lua_args);
         self.finish(vm, result)
     }
 
@@ -788,6 +793,12 @@ impl ScriptEngine for LuaEngine {
                 })
                 .map_err(|e| self.lua_error(e))?;
                 vm.env = env;
+                // A generator state carried over would let one use predict (and steer) the next one's numbers.
+                let mut random = rand::rng();
+                strict
+                    .randomseed
+                    .call::<()>((random.next_u64() as i64, random.next_u64() as i64))
+                    .map_err(|e| self.lua_error(e))?;
                 mismatch
             }
             Isolation::Scrub => {
@@ -820,5 +831,33 @@ impl ScriptEngine for LuaEngine {
 
     fn memory_usage(&self, vm: &mut LuaVm) -> Option<usize> {
         Some(vm.lua.used_memory())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pool_core::EngineConfig;
+
+    #[test]
+    fn a_strict_reset_reseeds_the_random_generator() {
+        // Seed the generator the same way before two uses: without the reseed at reset, both draw the same
+        // numbers (so a use that learned the generator's state would know the next use's numbers).
+        let engine = LuaEngine::new(EngineConfig::new("")).unwrap();
+        let mut vm = engine.create().unwrap();
+        let draw = "local t = {} for i = 1, 4 do t[i] = math.random(0) end return t";
+        let seed = |vm: &LuaVm| {
+            let strict = vm.strict.as_ref().unwrap();
+            strict.randomseed.call::<()>((1_i64, 2_i64)).unwrap();
+        };
+        seed(&vm);
+        let first = engine.eval(&mut vm, draw).unwrap();
+        seed(&vm);
+        let again = engine.eval(&mut vm, draw).unwrap();
+        assert_eq!(first, again, "the same seed draws the same numbers");
+        seed(&vm);
+        engine.reset(&mut vm).unwrap();
+        let after_reset = engine.eval(&mut vm, draw).unwrap();
+        assert_ne!(first, after_reset);
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mlua::{HookTriggers, Lua, VmState};
+use mlua::{HookTriggers, Lua, Table, Value, VmState};
 
 /// Instructions between two checks of the deadline and the call depth.
 pub(crate) const HOOK_INSTRUCTIONS: u32 = 1000;
@@ -24,6 +24,7 @@ pub(crate) enum Tripped {
     None = 0,
     Timeout = 1,
     Stack = 2,
+    Memory = 3,
 }
 
 /// The per-instance limit state shared with the hook.
@@ -74,6 +75,7 @@ impl Limiter {
         match self.tripped.load(Ordering::Relaxed) {
             1 => Tripped::Timeout,
             2 => Tripped::Stack,
+            3 => Tripped::Memory,
             _ => Tripped::None,
         }
     }
@@ -116,6 +118,17 @@ impl Limiter {
         );
     }
 
+    /// Records that the running call ran out of memory in host code (an allocation error that reached Lua as a
+    /// value other than Lua's own message, which the sandbox's `pcall` would not recognise).
+    pub(crate) fn trip_memory(&self) {
+        let _ = self.tripped.compare_exchange(
+            Tripped::None as u8,
+            Tripped::Memory as u8,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
     /// Re-installs the normal hook if the last call escalated it to every instruction.
     pub(crate) fn restore(self: &Arc<Self>, lua: &Lua) -> mlua::Result<()> {
         // A plain load first: the usual answer is no, and a swap would write the line on every call.
@@ -129,6 +142,68 @@ impl Limiter {
 
 pub(crate) const STOP: &str = "vmpool: the script hit a limit and is being stopped";
 
+/// Lua's message for a failed allocation (also used by `gsub` when its output would pass the memory limit).
+pub(crate) const MEMERR: &str = "not enough memory";
+
+/// A limit that an error Lua or mlua raised stands for.
+pub(crate) enum LimitError<'a> {
+    Memory,
+    /// A stack overflow, with Lua's message.
+    Stack(&'a str),
+}
+
+/// Which limit `error` stands for, if any, following mlua's wrappers to the error Lua or mlua raised: an
+/// allocation failure, or Lua's "stack overflow" / "C stack overflow".
+pub(crate) fn limit_error(error: &mlua::Error) -> Option<LimitError<'_>> {
+    match error {
+        mlua::Error::MemoryError(_) => Some(LimitError::Memory),
+        mlua::Error::RuntimeError(message) => {
+            let message = lua_message(message);
+            if message == MEMERR {
+                Some(LimitError::Memory)
+            } else if message.contains("stack overflow") {
+                Some(LimitError::Stack(message))
+            } else {
+                None
+            }
+        }
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => {
+            limit_error(cause)
+        }
+        _ => None,
+    }
+}
+
+/// A runtime error's message without the traceback mlua appends.
+pub(crate) fn lua_message(message: &str) -> &str {
+    message
+        .split("\nstack traceback:")
+        .next()
+        .unwrap_or_default()
+}
+
+/// Registry key of the sandbox's weak set of every table given as a metatable.
+pub(crate) const METATABLES: &str = "vmpool.metatables";
+
+/// Removes the `__close` metamethod from every table the sandbox let a script use as a metatable. Called by
+/// the hook just before it raises the error that stops a call: Lua unwinds that error with its hooks switched
+/// off and runs the `__close` metamethods of pending to-be-closed values on the way, so one that loops would
+/// never be stopped. Without `__close`, closing such a value fails at once (the call is ending anyway). The
+/// memory limit is lifted meanwhile (nothing here allocates more than a few references), so that the removal
+/// cannot stop half-way at the limit.
+fn remove_close_metamethods(lua: &Lua) {
+    let Ok(set) = lua.named_registry_value::<Table>(METATABLES) else {
+        return;
+    };
+    let previous = lua.set_memory_limit(0).ok();
+    for (metatable, _) in set.pairs::<Table, Value>().flatten() {
+        let _ = metatable.raw_set("__close", Value::Nil);
+    }
+    if let Some(limit) = previous {
+        let _ = lua.set_memory_limit(limit);
+    }
+}
+
 /// Installs the hook on `lua` (global: coroutines created later get it too).
 ///
 /// Once a limit is hit the hook re-installs itself to run on every instruction and fail each time, so that no
@@ -140,9 +215,11 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>) -> mlua::Result<()> {
         move |lua, _| {
             if limiter.check(lua) {
                 limiter.escalated.store(true, Ordering::Relaxed);
-                lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), |_, _| {
+                lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), |lua, _| {
+                    remove_close_metamethods(lua);
                     Err(mlua::Error::runtime(STOP))
                 })?;
+                remove_close_metamethods(lua);
                 return Err(mlua::Error::runtime(STOP));
             }
             Ok(VmState::Continue)

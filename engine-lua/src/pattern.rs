@@ -4,14 +4,21 @@
 //! backtracking pattern on a long subject (`("a"):rep(1e5):find(".-.-b")`) runs for hours. This is a port of that
 //! matcher, same semantics and error messages, that counts its steps and checks the deadline every
 //! [`CHECK_EVERY`] steps; past it, the call fails with the instance's `timeout`. Plain searches
-//! (`find(s, p, init, true)` or a pattern without special characters) still go to Lua's own `string.find`, which
-//! cannot backtrack.
+//! (`find(s, p, init, true)` or a pattern without special characters) use [`memchr::memmem`], which takes linear
+//! time (Lua's own search compares the pattern at every position of the subject).
+//!
+//! These functions are Rust functions, so an error they return reaches Lua as a userdata, which the sandbox's
+//! `pcall` wrapper does not classify: a memory or stack error on its way out of one of them is recorded on the
+//! instance's [`Limiter`] (see [`noted`]), so that the call ends with that limit even if the script catches it.
+//! `gsub` output is bounded by `memory_mb` together with the Lua heap and the output of the `gsub` calls it is
+//! nested in (see [`Held`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use mlua::{Function, Lua, LuaString, MultiValue, Table, Value};
 
-use crate::limits::Limiter;
+use crate::limits::{LimitError, Limiter, MEMERR, limit_error};
 
 /// Deepest nesting of `gsub` calls whose replacement function or table calls `gsub` again (each level is a Rust
 /// frame on the native stack, which Lua's own depth checks do not see).
@@ -434,14 +441,67 @@ fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Records on `limiter` the memory or stack limit behind an error that is about to leave one of the pattern
+/// functions, and passes the result on.
+///
+/// An error a Rust function returns reaches Lua as a userdata, which the sandbox's `pcall` wrapper (it recognises
+/// Lua's string messages) would let a script catch and go on from: recorded here, the call ends with `memory` or
+/// `stack` all the same (the hook raises again until the call returns, and `finish` reports the limit).
+fn noted<T>(limiter: &Limiter, result: mlua::Result<T>) -> mlua::Result<T> {
+    if let Err(error) = &result {
+        match limit_error(error) {
+            Some(LimitError::Memory) => limiter.trip_memory(),
+            Some(LimitError::Stack(_)) => limiter.trip_stack(),
+            None => {}
+        }
+    }
+    result
+}
+
+/// The plain search of `string.find`: `pat` as bytes in `src` from `init` (Lua's `lmemfind`, in linear time).
+/// Returns the 1-based inclusive bounds of the first occurrence, or nil; an empty pattern matches at `init`.
+fn plain_find(src: &[u8], pat: &[u8], init: Option<i64>) -> MultiValue {
+    let init = start_at(init, src.len()) - 1;
+    if init > src.len() {
+        return MultiValue::from_iter([Value::Nil]);
+    }
+    match memchr::memmem::find(&src[init..], pat) {
+        Some(at) => MultiValue::from_iter([
+            Value::Integer(to_i64(init + at) + 1),
+            Value::Integer(to_i64(init + at + pat.len())),
+        ]),
+        None => MultiValue::from_iter([Value::Nil]),
+    }
+}
+
+/// Bytes one `gsub` call holds in its output buffer while its replacement function or table runs, published to
+/// the instance's counter of what enclosing `gsub` calls hold (so that nested calls are bounded together, not
+/// each on its own) and withdrawn when dropped, on errors too.
+struct Held<'a> {
+    counter: &'a AtomicUsize,
+    bytes: usize,
+}
+
+impl<'a> Held<'a> {
+    fn publish(counter: &'a AtomicUsize, bytes: usize) -> Self {
+        counter.fetch_add(bytes, Relaxed);
+        Self { counter, bytes }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.bytes, Relaxed);
+    }
+}
+
 /// Replaces `string.find`, `string.match`, `string.gmatch` and `string.gsub` in the state's `string` table (the
 /// one the string metatable indexes too). Called before the sandbox is built.
 pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>, max_bytes: usize) -> mlua::Result<()> {
     let string: Table = lua.globals().get("string")?;
-    let plain_find: Function = string.get("find")?;
+    let lua_find: Function = string.get("find")?;
     // For the sandbox's own error checks (see sandbox.lua), which may run at the C-stack limit.
-    lua.globals()
-        .raw_set("__vmpool_plain_find", plain_find.clone())?;
+    lua.globals().raw_set("__vmpool_plain_find", lua_find)?;
 
     let l = Arc::clone(limiter);
     let find = lua.create_function(
@@ -449,15 +509,18 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>, max_bytes: usize) -> ml
             let (src, pat) = (s.as_bytes(), p.as_bytes());
             let plain = !matches!(plain, Value::Nil | Value::Boolean(false));
             if plain || !pat.iter().any(|b| SPECIALS.contains(b)) {
-                return plain_find.call::<MultiValue>((s.clone(), p.clone(), init, plain));
+                return Ok(plain_find(&src, &pat, init));
             }
-            find_aux(lua, &l, &src, &pat, init, true)
+            noted(&l, find_aux(lua, &l, &src, &pat, init, true))
         },
     )?;
     let l = Arc::clone(limiter);
     let matcher = lua.create_function(
         move |lua, (s, p, init): (LuaString, LuaString, Option<i64>)| {
-            find_aux(lua, &l, &s.as_bytes(), &p.as_bytes(), init, false)
+            noted(
+                &l,
+                find_aux(lua, &l, &s.as_bytes(), &p.as_bytes(), init, false),
+            )
         },
     )?;
     let l = Arc::clone(limiter);
@@ -469,10 +532,10 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>, max_bytes: usize) -> ml
                 pos = len + 1;
             }
             let mut last: Option<usize> = None;
-            let l = Arc::clone(&l);
-            lua.create_function_mut(move |lua, ()| {
+            let outer = Arc::clone(&l);
+            let iterator = lua.create_function_mut(move |lua, ()| {
                 let (src, pat) = (s.as_bytes(), p.as_bytes());
-                let mut m = Matcher::new(&src, &pat, &l);
+                let mut m = Matcher::new(&src, &pat, &outer);
                 while pos <= src.len() {
                     m.reprep();
                     match m.do_match(pos, 0) {
@@ -480,21 +543,24 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>, max_bytes: usize) -> ml
                             let start = pos;
                             pos = e;
                             last = Some(e);
-                            return m.captures(lua, start, e, true);
+                            return noted(&outer, m.captures(lua, start, e, true));
                         }
                         Ok(_) => pos += 1,
-                        Err(stop) => return Err(stop_error(stop, &l)),
+                        Err(stop) => return Err(stop_error(stop, &outer)),
                     }
                 }
                 Ok(MultiValue::new())
-            })
+            });
+            noted(&l, iterator)
         },
     )?;
     let l = Arc::clone(limiter);
-    let nesting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let nesting = Arc::new(AtomicUsize::new(0));
+    // Bytes held in the output buffers of the gsub calls that are waiting for their replacement function or
+    // table (the enclosing calls of a nested gsub).
+    let held = Arc::new(AtomicUsize::new(0));
     let gsub = lua.create_function(
         move |lua, (s, p, repl, max_n): (LuaString, LuaString, Value, Option<i64>)| {
-            use std::sync::atomic::Ordering::Relaxed;
             let calls_back = matches!(repl, Value::Function(_) | Value::Table(_));
             if calls_back {
                 let low_stack = stacker::remaining_stack().is_some_and(|r| r < GSUB_STACK_RESERVE);
@@ -506,11 +572,15 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>, max_bytes: usize) -> ml
                 }
                 nesting.fetch_add(1, Relaxed);
             }
-            let result = gsub(lua, &l, &s, &p, &repl, max_n, max_bytes);
+            let bound = Bound {
+                max_bytes,
+                held: &held,
+            };
+            let result = gsub(lua, &l, &s, &p, &repl, max_n, &bound);
             if calls_back {
                 nesting.fetch_sub(1, Relaxed);
             }
-            result
+            noted(&l, result)
         },
     )?;
     string.raw_set("find", find)?;
@@ -560,7 +630,33 @@ fn find_aux(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What bounds a `gsub` call's output: `memory_mb` in bytes, for the output together with the Lua heap and the
+/// output buffers of the enclosing `gsub` calls.
+struct Bound<'a> {
+    max_bytes: usize,
+    held: &'a AtomicUsize,
+}
+
+impl Bound<'_> {
+    /// What the rest of the process holds against the limit now: the Lua heap and the enclosing calls' buffers.
+    fn elsewhere(&self, lua: &Lua) -> usize {
+        self.held.load(Relaxed).saturating_add(lua.used_memory())
+    }
+
+    /// Fails with Lua's memory error when an output of `len` bytes does not fit beside `elsewhere` (which the
+    /// caller keeps, refreshed after every callback; looked at again before failing, since the garbage collector
+    /// may have freed memory meanwhile).
+    fn check(&self, lua: &Lua, len: usize, elsewhere: &mut usize) -> mlua::Result<()> {
+        if len.saturating_add(*elsewhere) > self.max_bytes {
+            *elsewhere = self.elsewhere(lua);
+            if len.saturating_add(*elsewhere) > self.max_bytes {
+                return Err(mlua::Error::runtime(MEMERR));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn gsub(
     lua: &Lua,
     limiter: &Limiter,
@@ -568,7 +664,7 @@ fn gsub(
     p: &LuaString,
     repl: &Value,
     max_n: Option<i64>,
-    max_bytes: usize,
+    bound: &Bound<'_>,
 ) -> mlua::Result<(Value, i64)> {
     let (src, pat) = (s.as_bytes(), p.as_bytes());
     let (src, pat): (&[u8], &[u8]) = (&src, &pat);
@@ -603,6 +699,8 @@ fn gsub(
     let mut last: Option<usize> = None;
     let mut n = 0i64;
     let mut changed = false;
+    let calls_back = matches!(repl, Value::Function(_) | Value::Table(_));
+    let mut elsewhere = bound.elsewhere(lua);
     while n < max_n {
         m.reprep();
         let e = m
@@ -611,7 +709,19 @@ fn gsub(
         match e {
             Some(e) if Some(e) != last => {
                 n += 1;
-                changed |= add_value(lua, &m, &mut out, pos, e, repl, repl_text.as_deref())?;
+                changed |= add_value(
+                    lua,
+                    &m,
+                    &mut out,
+                    pos,
+                    e,
+                    repl,
+                    repl_text.as_deref(),
+                    bound.held,
+                )?;
+                if calls_back {
+                    elsewhere = bound.elsewhere(lua);
+                }
                 pos = e;
                 last = Some(e);
             }
@@ -621,9 +731,7 @@ fn gsub(
             }
             _ => break,
         }
-        if out.len() > max_bytes {
-            return Err(mlua::Error::runtime("not enough memory"));
-        }
+        bound.check(lua, out.len(), &mut elsewhere)?;
         if anchor {
             break;
         }
@@ -632,12 +740,13 @@ fn gsub(
         return Ok((Value::String(s.clone()), n));
     }
     out.extend_from_slice(&src[pos..]);
-    if out.len() > max_bytes {
-        return Err(mlua::Error::runtime("not enough memory"));
-    }
+    bound.check(lua, out.len(), &mut elsewhere)?;
     Ok((Value::String(lua.create_string(&out)?), n))
 }
 
+/// Appends the replacement of the match `s..e` to `out`; whether it changed the text. A replacement function or
+/// table runs with `out`'s length published to `held` (see [`Held`]).
+#[allow(clippy::too_many_arguments)]
 fn add_value(
     lua: &Lua,
     m: &Matcher<'_>,
@@ -646,10 +755,19 @@ fn add_value(
     e: usize,
     repl: &Value,
     repl_text: Option<&[u8]>,
+    held: &AtomicUsize,
 ) -> mlua::Result<bool> {
     let value = match repl {
-        Value::Function(f) => f.call::<Value>(m.captures(lua, s, e, true)?)?,
-        Value::Table(t) => t.get::<Value>(m.capture_value(lua, 0, s, e)?)?,
+        Value::Function(f) => {
+            let captures = m.captures(lua, s, e, true)?;
+            let _held = Held::publish(held, out.len());
+            f.call::<Value>(captures)?
+        }
+        Value::Table(t) => {
+            let key = m.capture_value(lua, 0, s, e)?;
+            let _held = Held::publish(held, out.len());
+            t.get::<Value>(key)?
+        }
         _ => {
             let text = repl_text.unwrap_or_default();
             let mut i = 0;

@@ -3,8 +3,8 @@
 -- Argument: the isolation policy ("strict", "scrub" or "none").
 -- Returns the internals the host drives: the prelude's environment, `finish` (after the prelude; under strict
 -- it returns the tables the host makes each use's environment from and verifies), `scrub` (scrub reset,
--- verifying on request), and the `state` table whose `hit` field records a memory or stack limit that a script
--- caught.
+-- verifying on request), the `state` table whose `hit` field records a memory or stack limit that a script
+-- caught, and `metatables`, a weak set of every table given as a metatable (see `safe_setmetatable`).
 local mode = ...
 local next, type, select, error, tostring, rawget, rawset, rawequal, rawlen =
     next, type, select, error, tostring, rawget, rawset, rawequal, rawlen
@@ -80,7 +80,6 @@ local safe_coroutine = {
 }
 
 -- Text chunks only, and by default in the environment of the current use.
-local TBC = "to-be-closed variables (<close>) are not allowed in the sandbox"
 local function safe_load(chunk, name, _, env)
   if env == nil then env = current_env() end
   if type(chunk) == "function" then
@@ -93,10 +92,6 @@ local function safe_load(chunk, name, _, env)
     end
     chunk = table.concat(parts)
   end
-  -- A __close metamethod that runs because a limit stopped the call runs with hooks off and could loop forever.
-  if type(chunk) == "string" and find(chunk, "<%s*close%s*>") then
-    return nil, TBC
-  end
   local f, err = load(chunk, name, "t", env)
   if f == nil then
     note(err)
@@ -106,12 +101,25 @@ local function safe_load(chunk, name, _, env)
 end
 
 local function safe_collectgarbage(opt)
-  if opt == "count" then return collectgarbage("count") end
+  if opt == "count" then
+    -- The heap still holds what earlier uses left for the collector: under strict isolation, its size would
+    -- tell one use about the previous one.
+    if strict then
+      error("collectgarbage: option 'count' is not available under strict isolation (the heap's size depends on earlier uses)", 2)
+    end
+    return collectgarbage("count")
+  end
   error("collectgarbage: option '" .. tostring(opt) .. "' is not allowed in the sandbox (only \"count\" is)", 2)
 end
 
 -- Read-only proxies (strict only) and the maps between a proxy and the table behind it.
 local proxy_of, orig_of = {}, {}
+
+-- Every table given as a metatable. When a limit stops a call, Lua unwinds the stack with its hooks switched
+-- off and runs the `__close` metamethods of pending to-be-closed values (`local x <close>`, the fourth value of
+-- a generic `for`); the host then removes `__close` from all of these tables first, so that no such metamethod
+-- can run where the hook cannot stop it. Weak keys: a metatable no longer used is not kept alive.
+local metatables = setmetatable({}, { __mode = "k" })
 
 local function safe_setmetatable(t, mt)
   if type(mt) == "table" then
@@ -120,6 +128,7 @@ local function safe_setmetatable(t, mt)
     if rawget(mt, "__gc") ~= nil then
       error("setmetatable: __gc metamethods are not allowed in the sandbox", 2)
     end
+    metatables[mt] = true
   end
   return setmetatable(t, mt)
 end
@@ -149,7 +158,12 @@ local function ro_newindex(p, k)
   error("attempt to modify read-only table '" .. name_of[p] .. "' (field '" .. field_name(k) .. "')", 2)
 end
 local function ro_next(p, k)
-  return next(orig_of[p], k)
+  local orig = orig_of[p]
+  -- A key that is a table is handed out as its view; given back, it stands for the table behind it.
+  if orig_of[k] ~= nil and rawget(orig, k) == nil then k = orig_of[k] end
+  local nk, v = next(orig, k)
+  if type(nk) == "table" then nk = proxy_of[nk] or nk end
+  return nk, v
 end
 local function ro_pairs(p)
   return ro_next, p, nil
@@ -164,17 +178,31 @@ end
 local function readonly(orig, name)
   local p = proxy_of[orig]
   if p then return p end
-  p = setmetatable({}, {
+  local meta = {
     __index = orig,
     __newindex = ro_newindex,
     __pairs = ro_pairs,
     __len = ro_len,
     __metatable = false,
-  })
+  }
+  p = setmetatable({}, meta)
   proxy_of[orig], orig_of[p], name_of[p] = p, orig, name
+  local table_keys = false
   for k, v in next, orig do
     if type(v) == "table" and not orig_of[v] then
       rawset(orig, k, readonly(v, name .. "." .. field_name(k)))
+    end
+    -- Table keys keep their identity in `orig` (the prelude's own code may look them up), and scripts get
+    -- their views from `pairs`; indexing with such a view finds the key behind it.
+    if type(k) == "table" and not orig_of[k] then
+      readonly(k, name .. ".<key>")
+      table_keys = true
+    end
+  end
+  if table_keys then
+    meta.__index = function(_, k)
+      if orig_of[k] ~= nil and rawget(orig, k) == nil then k = orig_of[k] end
+      return orig[k]
     end
   end
   local mt = getmetatable(orig)
@@ -186,12 +214,110 @@ end
 
 -- The shared string metatable: hidden from scripts, and without string.dump behind it.
 rawset(string, "dump", nil)
+
+-- Library functions whose C loop runs as many times as a number argument (or a `__len` metamethod) says,
+-- without allocating: the instruction hook cannot stop a single C call, so these run the long cases in
+-- pieces, between which the hook can stop them.
+local tointeger, ult, min = math.tointeger, math.ult, math.min
+local rep, move, insert, remove = string.rep, table.move, table.insert, table.remove
+-- The most elements one call into Lua's own `table.move` moves.
+local MOVE_PIECE = 256
+
+-- `("").rep("", n)` loops n times and allocates nothing; any other repetition allocates its result first, which
+-- `memory_mb` bounds.
+rawset(string, "rep", function(s, n, sep)
+  if s == "" and (sep == nil or sep == "") then
+    local count = tointeger(n)
+    if count ~= nil and count > 1 then n = 1 end
+  end
+  return rep(s, n, sep)
+end)
+
+-- Lua's `table.move`, in pieces of MOVE_PIECE elements, in the order that keeps overlapping moves right.
+rawset(table, "move", function(a1, f, e, t, a2)
+  local fi, ei, ti = tointeger(f), tointeger(e), tointeger(t)
+  -- Short, empty or invalid moves: Lua's own (its checks and messages). `ei - fi` wraps around only when Lua
+  -- refuses the move ("too many elements to move").
+  if fi == nil or ei == nil or ti == nil or ei < fi or ei - fi < MOVE_PIECE or ei - fi == math.maxinteger
+      or ti > math.maxinteger - (ei - fi) then
+    return move(a1, f, e, t, a2)
+  end
+  local dest = a2
+  if dest == nil then dest = a1 end
+  move(a1, 1, 0, 1, dest) -- checks both tables
+  local n = ei - fi + 1
+  if ti > ei or ti <= fi or (a2 ~= nil and a1 ~= a2) then
+    for i = 0, n - 1, MOVE_PIECE do
+      move(a1, fi + i, fi + i + min(MOVE_PIECE, n - i) - 1, ti + i, dest)
+    end
+  else
+    local i = n
+    while i > 0 do
+      local piece = min(MOVE_PIECE, i)
+      i = i - piece
+      move(a1, fi + i, fi + i + piece - 1, ti + i, dest)
+    end
+  end
+  return dest
+end)
+
+-- A table's length, as `table.insert` and `table.remove` read it (`__len` honoured, an integer required).
+local function length_of(t)
+  local n = tointeger(#t)
+  if n == nil then error("object length is not an integer", 3) end
+  return n
+end
+
+-- `table.insert(t, pos, v)` and `table.remove(t, pos)` shift the elements between `pos` and `#t`: a loop as
+-- long as `#t`, which for a table with a `__len` metamethod is any number. Such tables are shifted here, in
+-- Lua; others (whose length `memory_mb` bounds) by Lua's own functions.
+rawset(table, "insert", function(t, ...)
+  local nargs = select("#", ...)
+  if nargs ~= 2 or type(t) ~= "table" or getmetatable(t) == nil then
+    insert(t, ...)
+    return
+  end
+  local pos, v = ...
+  local e = length_of(t) + 1
+  local p = tointeger(pos)
+  if p == nil then -- Lua's own message for a bad position
+    insert(t, pos, v)
+    return
+  end
+  if not ult(p - 1, e) then error("bad argument #2 to 'insert' (position out of bounds)", 2) end
+  local i = e
+  while i > p do
+    t[i] = t[i - 1]
+    i = i - 1
+  end
+  t[p] = v
+end)
+
+rawset(table, "remove", function(t, ...)
+  if select("#", ...) == 0 or type(t) ~= "table" or getmetatable(t) == nil then return remove(t, ...) end
+  local size = length_of(t)
+  local pos = ...
+  if pos == nil then pos = size end
+  local p = tointeger(pos)
+  if p == nil then return remove(t, pos) end
+  if p ~= size and ult(size, p - 1) then error("bad argument #2 to 'remove' (position out of bounds)", 2) end
+  local result = t[p]
+  while p < size do
+    t[p] = t[p + 1]
+    p = p + 1
+  end
+  t[p] = nil
+  return result
+end)
 local smt = getmetatable("")
 rawset(smt, "__metatable", false)
 
 local safe_os = { time = os.time, clock = os.clock, date = os.date }
+-- Strict: scripts cannot seed the generator (a seed set by one use would make the next use's numbers
+-- predictable); the host reseeds it from its own random source at every reset, so that one use cannot
+-- predict the next one's numbers from its own either.
+local randomseed = math.randomseed
 if strict then
-  -- A seed set by one use would make the next use's random numbers predictable.
   rawset(math, "randomseed", nil)
 end
 
@@ -224,7 +350,7 @@ local base = {
   os = safe_os,
 }
 
-local internals = { state = state }
+local internals = { state = state, metatables = metatables }
 
 if not strict then
   -- scrub and none: one flat, ordinary global table; the prelude writes into it.
@@ -313,6 +439,7 @@ function internals.finish()
     prelude_meta = P_meta,
     string_meta = smt,
     string = string,
+    randomseed = randomseed,
     watched = watched,
     watched_names = watched_names,
   }

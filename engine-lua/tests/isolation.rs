@@ -164,6 +164,33 @@ fn strict_prelude_tables_are_read_only_but_usable() {
 }
 
 #[test]
+fn strict_protects_tables_used_as_keys_of_prelude_tables() {
+    let e = engine_with(
+        "local K = { name = 'k' } Registry = { [{ name = 'a' }] = true, [K] = 7 } \
+         function lookup() return Registry[K] end",
+        Isolation::Strict,
+    );
+    let mut vm = e.create().unwrap();
+    let err = e
+        .eval(&mut vm, "for k in pairs(Registry) do k.name = 'evil' end")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Exception, "{err}");
+    assert!(err.message().contains("read-only"), "{err}");
+    e.reset(&mut vm).unwrap();
+    assert_eq!(
+        eval(
+            &e,
+            &mut vm,
+            "local names = {} for k, v in pairs(Registry) do names[#names + 1] = k.name .. '=' .. tostring(Registry[k]) end \
+             table.sort(names) return names"
+        ),
+        json!(["a=true", "k=7"])
+    );
+    // The prelude's own code still finds its key.
+    assert_eq!(e.call(&mut vm, "lookup", &[]).unwrap(), json!(7));
+}
+
+#[test]
 fn strict_protects_the_string_metatable() {
     let e = engine_with("", Isolation::Strict);
     let mut vm = e.create().unwrap();

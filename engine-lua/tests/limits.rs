@@ -52,31 +52,203 @@ fn the_timeout_cannot_be_swallowed() {
     }
 }
 
+/// Runs `f` on its own thread and fails the test if it has not returned within 60 s (a regression here would
+/// otherwise hang the test run).
+fn within_a_minute<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what}: still running after 60 s"))
+}
+
 #[test]
-fn to_be_closed_variables_are_refused() {
-    // A __close that runs because a limit stopped the call runs with Lua's hooks off and could loop forever, so
-    // the sandbox refuses to-be-closed variables in eval'd source, in load()ed chunks and in the prelude.
+fn to_be_closed_values_work_and_cannot_outlive_a_limit() {
+    // Lua runs pending `__close` metamethods while it unwinds the error that stops a call, with its hooks
+    // switched off; the hook takes `__close` away from every metatable first, so a looping one cannot hang
+    // the thread.
     let (e, mut vm) = vm("");
-    let err = eval_err(
-        &e,
-        &mut vm,
-        "local t <close> = setmetatable({}, {__close = function() while true do end end}) while true do end",
-        ErrorKind::Syntax,
+    assert_eq!(
+        eval(
+            &e,
+            &mut vm,
+            "local n = 0 do local x <close> = setmetatable({}, {__close = function() n = n + 1 end}) end \
+             for _ in function() return nil end, nil, nil, setmetatable({}, {__close = function() n = n + 10 end}) do end \
+             return n"
+        ),
+        serde_json::json!(11)
     );
-    assert!(err.message().contains("<close>"), "{err}");
+    let spin = "local function spin() while true do end end ";
+    for source in [
+        "local x <close> = setmetatable({}, {__close = spin}) while true do end",
+        "local x <close> = setmetatable({}, {__close = spin}) local y <close> = setmetatable({}, {__close = spin}) while true do end",
+        // The metamethod added after `setmetatable`.
+        "local mt = {__close = function() end} local x <close> = setmetatable({}, mt) mt.__close = spin while true do end",
+        // The fourth value of a generic `for` is closed like a to-be-closed variable.
+        "local o = setmetatable({}, {__close = spin}) for _ in spin, nil, nil, o do end",
+        "local o = setmetatable({}, {__close = spin}) coroutine.wrap(function() for _ in spin, nil, nil, o do end end)()",
+        "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = spin}) spin() end) \
+         coroutine.resume(co) coroutine.close(co) spin()",
+        "local o = setmetatable({}, {__close = spin}) while true do pcall(function() local x <close> = o spin() end) end",
+        // A `__close` that runs on a normal exit is timed like any other code.
+        "do local x <close> = setmetatable({}, {__close = spin}) end",
+    ] {
+        let source = format!("{spin}{source}");
+        let (e, mut vm) = common::vm("");
+        let run = source.clone();
+        let (kind, broken) = within_a_minute(&source, move || {
+            let kind = e.eval(&mut vm, &run).map_err(|err| err.kind());
+            (kind, e.is_broken(&mut vm))
+        });
+        assert_eq!(kind, Err(ErrorKind::Timeout), "{source}");
+        assert!(broken, "{source}");
+    }
+    // And in a prelude.
+    let e = common::engine(
+        "local x <close> = setmetatable({}, {__close = function() done = true end})",
+    );
+    assert!(e.create().is_ok());
+}
+
+#[test]
+fn library_loops_that_a_number_sets_stop_at_the_deadline() {
+    let (e, mut vm) = vm("");
+    // The empty repetition needs no loop at all.
+    assert_eq!(
+        eval(&e, &mut vm, "string.rep('', math.maxinteger)"),
+        serde_json::json!("")
+    );
+    assert_eq!(
+        eval(&e, &mut vm, "(''):rep(1e15, '')"),
+        serde_json::json!("")
+    );
+    assert_eq!(
+        eval(&e, &mut vm, "('ab'):rep(3, ',')"),
+        serde_json::json!("ab,ab,ab")
+    );
+    let err = eval_err(&e, &mut vm, "string.rep('', 1.5)", ErrorKind::Exception);
+    assert!(err.message().contains("integer representation"), "{err}");
+    let huge_len = "setmetatable({}, {__len = function() return math.maxinteger // 2 end})";
+    for source in [
+        "table.move({}, 1, math.maxinteger // 2, 1, {})".to_owned(),
+        "local t = {} table.move(t, 1, 2^40, 2)".to_owned(),
+        format!("table.insert({huge_len}, 1, 'x')"),
+        format!("table.remove({huge_len}, 1)"),
+    ] {
+        let (e, mut vm) = common::vm("");
+        let run = source.clone();
+        let kind = within_a_minute(&source, move || {
+            e.eval(&mut vm, &run).map_err(|err| err.kind())
+        });
+        assert_eq!(kind, Err(ErrorKind::Timeout), "{source}");
+    }
+}
+
+#[test]
+fn table_move_in_pieces_matches_lua() {
+    // Long moves run in pieces; compare them with stock Lua's `table.move` (overlapping either way, another
+    // table, a table with metamethods).
+    let stock = mlua::Lua::new();
+    let (e, mut vm) = vm("");
+    let cases = [
+        "local a = {} for i = 1, 1000 do a[i] = i end table.move(a, 1, 1000, 3) return a",
+        "local a = {} for i = 1, 1000 do a[i] = i end table.move(a, 3, 1000, 1) return a",
+        "local a = {} for i = 1, 1000 do a[i] = i end table.move(a, 1, 700, 300) return a",
+        "local a = {} for i = 1, 1000 do a[i] = i end table.move(a, 300, 1000, 1) return a",
+        "local a = {} for i = 1, 1000 do a[i] = i end return table.move(a, 2, 1000, 1, {})",
+        "local a = {} for i = 1, 600 do a[i] = i end return table.move(a, 1, 600, 601, a)",
+        "local a = {} for i = 1, 600 do a[i] = i end table.move(a, 1, 600, 0) a[0] = nil return a",
+        "local log = {} local src = setmetatable({}, {__index = function(_, k) return k * 2 end}) \
+         local dst = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v + 1) end}) \
+         table.move(src, 1, 800, 1, dst) return dst",
+    ];
+    for case in cases {
+        let expected: serde_json::Value = {
+            let value: mlua::Value = stock.load(case).eval().unwrap();
+            let table = value.as_table().unwrap().clone();
+            let n = table.raw_len();
+            serde_json::Value::Array(
+                (1..=n)
+                    .map(|i| serde_json::json!(table.raw_get::<i64>(i).unwrap()))
+                    .collect(),
+            )
+        };
+        assert_eq!(eval(&e, &mut vm, case), expected, "{case}");
+    }
+    // Lua's own checks and messages (called through the sandbox's wrappers, whose debug information is
+    // stripped, a bad argument's message names the function `?`).
+    for (source, message) in [
+        (
+            "table.move({}, -1, math.maxinteger, 2)",
+            "bad argument #3 to '?' (too many elements to move)",
+        ),
+        (
+            "table.move({}, 1, 1000, math.maxinteger)",
+            "bad argument #4 to '?' (destination wrap around)",
+        ),
+        (
+            "table.move({}, 1, 1000, 1, 5)",
+            "bad argument #5 to '?' (table expected, got number)",
+        ),
+        (
+            "table.insert({}, 1, 2, 3)",
+            "wrong number of arguments to 'insert'",
+        ),
+        ("table.remove({}, 5)", "(position out of bounds)"),
+        (
+            "string.rep('x')",
+            "bad argument #2 to '?' (number expected, got nil)",
+        ),
+    ] {
+        let err = eval_err(&e, &mut vm, source, ErrorKind::Exception);
+        assert!(err.message().contains(message), "{source}: {err}");
+    }
+}
+
+#[test]
+fn table_insert_and_remove_keep_their_meaning_with_metatables() {
+    let (e, mut vm) = vm("");
+    let with_len = "local store = {} local t = setmetatable({}, {__len = function() return #store end, \
+                    __index = store, __newindex = store}) ";
+    assert_eq!(
+        eval(
+            &e,
+            &mut vm,
+            &format!(
+                "{with_len} table.insert(t, 'a') table.insert(t, 'c') table.insert(t, 2, 'b') \
+                      table.insert(t, 1, 'z') local r = table.remove(t, 1) return {{r, store[1], store[2], store[3], #store}}"
+            )
+        ),
+        serde_json::json!(["z", "a", "b", "c", 3])
+    );
     let err = eval_err(
         &e,
         &mut vm,
-        "local f, err = load('local t <' .. 'close> = nil') assert(f, err)",
+        &format!("{with_len} table.insert(t, 5, 'x')"),
         ErrorKind::Exception,
     );
-    assert!(err.message().contains("to-be-closed"), "{err}");
-    let pieces = "local parts = {'local t <', 'close> = nil'} local i = 0 \
-                  local f, err = load(function() i = i + 1 return parts[i] end) assert(f, err)";
-    eval_err(&e, &mut vm, pieces, ErrorKind::Exception);
-    assert!(!e.is_broken(&mut vm));
-    let prelude = LuaEngine::new(EngineConfig::new("local t <close> = nil")).unwrap_err();
-    assert_eq!(prelude.kind(), ErrorKind::Syntax, "{prelude}");
+    assert!(err.message().contains("position out of bounds"), "{err}");
+    let err = eval_err(
+        &e,
+        &mut vm,
+        &format!("{with_len} table.remove(t, 5)"),
+        ErrorKind::Exception,
+    );
+    assert!(err.message().contains("position out of bounds"), "{err}");
+}
+
+#[test]
+fn a_c_call_that_returns_after_the_deadline_is_a_timeout() {
+    // Comparing strings of NUL bytes calls strcoll once per byte: a few comparisons of 16 MiB take far longer
+    // than the 200 ms timeout, in too few instructions for the hook to run.
+    let (e, mut vm) = vm("");
+    let source = "local s = string.rep('\\0', 16 * 1024 * 1024) \
+                  local a, b, c, d, e, f, g, h = s < s, s < s, s < s, s < s, s < s, s < s, s < s, s < s \
+                  return 1";
+    let err = eval_err(&e, &mut vm, source, ErrorKind::Timeout);
+    assert!(err.message().contains("time limit"), "{err}");
+    assert!(e.is_broken(&mut vm));
 }
 
 #[test]

@@ -52,6 +52,7 @@ fn stock_run(lua: &mlua::Lua, args: &[Value]) -> String {
         match v {
             Value::String(s) => mlua::Value::String(lua.create_string(s).unwrap()),
             Value::Number(n) => mlua::Value::Integer(n.as_i64().unwrap()),
+            Value::Bool(b) => mlua::Value::Boolean(*b),
             _ => mlua::Value::Nil,
         }
     };
@@ -200,6 +201,102 @@ fn the_port_matches_stock_lua_on_random_patterns() {
             args
         })
         .collect();
+    compare(&cases);
+}
+
+#[test]
+fn plain_find_matches_stock_lua() {
+    // Plain searches (`plain` true, or a pattern without special characters) are engine-lua's own linear search:
+    // the same positions, init handling and failures as Lua's.
+    let s = |x: &str| json!(x);
+    let subjects = [
+        "",
+        "a",
+        "aaab",
+        "abababc",
+        "hello world",
+        "a.b*c",
+        "a\0b\0c",
+        "%d(x)",
+        "xxxxxxxxy",
+    ];
+    let patterns = [
+        "",
+        "a",
+        "b",
+        "ab",
+        "aab",
+        "abc",
+        "o w",
+        "world",
+        "hello world!",
+        ".",
+        "*c",
+        "a.b*c",
+        "\0",
+        "b\0c",
+        "%d",
+        "(x)",
+        "%",
+        "[",
+        "xxy",
+        "xy",
+        "y",
+    ];
+    let mut cases = Vec::new();
+    for subject in subjects {
+        let len = i64::try_from(subject.len()).unwrap();
+        for pattern in patterns {
+            for init in [
+                Value::Null,
+                json!(0),
+                json!(1),
+                json!(2),
+                json!(3),
+                json!(-1),
+                json!(-3),
+                json!(-100),
+                json!(len),
+                json!(len + 1),
+                json!(len + 2),
+                json!(i64::MAX),
+                json!(i64::MIN),
+            ] {
+                for plain in [json!(true), json!(1), json!("yes")] {
+                    cases.push(vec![s("find"), s(subject), s(pattern), init.clone(), plain]);
+                }
+                // Not plain: a pattern without special characters is searched plainly all the same.
+                cases.push(vec![
+                    s("find"),
+                    s(subject),
+                    s(pattern),
+                    init.clone(),
+                    json!(false),
+                ]);
+            }
+        }
+    }
+    let mut rng = fastrand::Rng::with_seed(0x051a_1f1d);
+    for _ in 0..5_000 {
+        let subject: String = (0..rng.usize(0..40))
+            .map(|_| ['a', 'b', 'a', '.', '%'][rng.usize(0..5)])
+            .collect();
+        let pattern: String = (0..rng.usize(0..6))
+            .map(|_| ['a', 'b', 'a', '.', '%'][rng.usize(0..5)])
+            .collect();
+        let init = if rng.bool() {
+            json!(rng.i64(-45..45))
+        } else {
+            Value::Null
+        };
+        cases.push(vec![
+            s("find"),
+            json!(subject),
+            json!(pattern),
+            init,
+            json!(true),
+        ]);
+    }
     compare(&cases);
 }
 
