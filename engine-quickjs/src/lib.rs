@@ -47,6 +47,14 @@
 //!   script code there only through `Error.prepareStackTrace` and `Error.stackTraceLimit` (quickjs-ng's
 //!   V8-style settings): both are read-only (`undefined` and 10) under every isolation policy, so that a script
 //!   cannot install a looping hook that escapes the time limit.
+//!
+//!   Known gap: QuickJS turns an exception thrown inside a promise executor, a `Promise.try` callback or the
+//!   iteration of `Promise.all`/`allSettled`/`any`/`race` into a rejected promise, and the uncatchable
+//!   interruption is no exception to that. A built-in that loops natively over calls that each make such a
+//!   promise, for example `Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1)`,
+//!   then loops for ever, each interruption swallowed, and keeps the calling thread; the operation never returns.
+//!   The adapter has no hold on that loop (the interrupt handler is polled every 10,000 function calls and loop
+//!   iterations, almost always inside the executor, and the loop allocates nothing new); a fix belongs in QuickJS.
 //! - `memory_mb`: enforced by the runtime's allocator, over the whole instance (built-ins, prelude and request
 //!   data). Kind `memory`. QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS's
 //!   own memory limit tells nobody but the script, so it is not used: every runtime allocates through a wrapper
@@ -107,9 +115,16 @@
 //!   prototype; if a global cannot be deleted (defined non-configurable) or the global object was made
 //!   non-extensible, the reset fails and the pool discards the instance.
 //!
+//! - `Math.random` draws from `rand`'s thread-local cryptographically secure generator. QuickJS's own keeps
+//!   one xorshift64* state per context, seeded once from the clock; two of its numbers give the state back, and
+//!   with it the numbers of earlier and later uses.
+//! - An Error object among the built-ins that has no stack yet (`DOMException.prototype`) gets an own, constant
+//!   `stack` from the lockdown: QuickJS stores the stack of the first throw of such an object in an internal
+//!   slot, which would carry one use's function names to every later use.
+//!
 //! So no use can observe: globals added by another use, its declarations, changes to built-ins or prototypes
 //! (`Object.prototype.x = 1`, `Array.prototype.map = ...` and `JSON.parse = ...` have no effect, or throw in strict
-//! code), reassigned globals or handlers, or its pending promise jobs.
+//! code), reassigned globals or handlers, its pending promise jobs, or its random numbers.
 //!
 //! Not covered, by design: state that is not reachable from the global object. That is the prelude's own mutable
 //! state: its top-level `let` and `class` bindings (a request can assign a prelude `let`, so use `const`), the
@@ -302,6 +317,11 @@ impl QuickJsEngine {
                 store_helpers(&ctx, vec![Some(eval)])?;
                 pin_error_settings(&ctx)
                     .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
+                if self.strict() {
+                    secure_random(&ctx).map_err(|e| {
+                        describe(&ctx, &deadline, limits, e.into(), Phase::Internal)
+                    })?;
+                }
                 if !self.config.prelude.is_empty() {
                     let mut options = EvalOptions::default();
                     options.strict = false;
@@ -529,6 +549,16 @@ fn pin_error_settings(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
         error.prop(name, rquickjs::object::Property::from(value))?;
     }
     Ok(())
+}
+
+/// Replaces `Math.random` with a function that draws from `rand`'s thread-local cryptographically secure
+/// generator (53 random bits, in `[0, 1)`). QuickJS's own keeps one xorshift64* state per context, seeded once
+/// from the clock: each number reveals 52 of its 64 bits and the steps can be reversed, so two numbers let a use
+/// compute the numbers of the uses before it and predict those after it.
+fn secure_random(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let random = Function::new(ctx.clone(), rand::random::<f64>)?.with_name("random")?;
+    let math: rquickjs::Object<'_> = ctx.globals().get("Math")?;
+    math.set("random", random)
 }
 
 fn store_helpers<'js>(ctx: &Ctx<'js>, helpers: Helpers<'js>) -> Result<(), ScriptError> {

@@ -51,6 +51,57 @@ fn observe(engine: &QuickJsEngine, writer: &str, reader: &str) -> Value {
 }
 
 #[test]
+fn strict_a_thrown_built_in_error_object_keeps_no_stack() {
+    // `DOMException.prototype` is an Error object: thrown once, QuickJS would store that throw's stack (function
+    // names included) in it for every later use.
+    let writer = "function leak_SECRET_4242() { throw DOMException.prototype; } \
+                  try { leak_SECRET_4242(); } catch (e) {} 0";
+    let reader = "[String(DOMException.prototype.stack), \
+                   String(Object.getOwnPropertyDescriptor(Error.prototype, 'stack').get.call(DOMException.prototype))]";
+    assert_eq!(
+        observe(&strict(), writer, reader),
+        json!(["undefined", "undefined"])
+    );
+}
+
+#[test]
+fn strict_math_random_reveals_nothing_about_other_uses() {
+    // QuickJS's own `Math.random` is a xorshift64* generator per context: two numbers give back its whole state,
+    // from which this script computes the numbers drawn before it (the previous use's) and returns them. Under
+    // strict isolation `Math.random` draws from a CSPRNG, and the search finds nothing.
+    const RECOVER: &str = "(() => { const MASK = (1n << 64n) - 1n, M = 0x2545F4914F6CDD1Dn; let inv = M; \
+        for (let i = 0; i < 7; i++) inv = (inv * (2n - ((M * inv) & MASK))) & MASK; \
+        const bits = (r) => BigInt(Math.floor(r * 2 ** 52)); \
+        const step = (x) => { x ^= x >> 12n; x = (x ^ (x << 25n)) & MASK; x ^= x >> 27n; return x; }; \
+        const unstep = (y) => { let x = y ^ (y >> 27n) ^ (y >> 54n); x = (x ^ (x << 25n) ^ (x << 50n)) & MASK; \
+          return x ^ (x >> 12n) ^ (x >> 24n) ^ (x >> 36n) ^ (x >> 48n) ^ (x >> 60n); }; \
+        const out = (s) => Number(((s * M) & MASK) >> 12n) / 2 ** 52; \
+        const a = bits(Math.random()), b = bits(Math.random()); \
+        for (let low = 0n; low < 4096n; low++) { const s = (((a << 12n) | low) * inv) & MASK; \
+          if ((((step(s) * M) & MASK) >> 12n) === b) { const p = []; let t = s; \
+            for (let i = 0; i < 3; i++) { t = unstep(t); p.push(out(t)); } return p; } } \
+        return null; })()";
+    let none = engine(Isolation::None, true);
+    let mut vm = none.create().unwrap();
+    let drawn = none.eval(&mut vm, "Math.random()").unwrap();
+    let recovered = none.eval(&mut vm, RECOVER).unwrap();
+    assert_eq!(
+        recovered[0], drawn,
+        "the attack works on QuickJS's own generator"
+    );
+    assert_eq!(observe(&strict(), "Math.random()", RECOVER), Value::Null);
+    let mut vm = strict().create().unwrap();
+    let shape = strict()
+        .eval(
+            &mut vm,
+            "[typeof Math.random, Math.random.name, Math.random.length, Math.random.prototype === undefined, \
+              Math.random() >= 0 && Math.random() < 1]",
+        )
+        .unwrap();
+    assert_eq!(shape, json!(["function", "random", 0, true, true]));
+}
+
+#[test]
 fn strict_new_globals_do_not_survive() {
     let engine = strict();
     for writer in [

@@ -14,7 +14,9 @@
 //     literals and class members still create such properties;
 //  3. pins engine-wide settings kept behind accessors on `Error` (`stackTraceLimit`, `prepareStackTrace`) as
 //     read-only data properties, since freezing does not stop a setter;
-//  4. makes every existing global binding non-writable and non-configurable; the global object stays extensible
+//  4. gives every built-in Error object that has no stack yet (`DOMException.prototype` in QuickJS) an own,
+//     constant `stack`, so that throwing it cannot store one use's stack in it;
+//  5. makes every existing global binding non-writable and non-configurable; the global object stays extensible
 //     so that requests can add globals, which the scrub script removes.
 // Cost model (QuickJS): the walk creates every lazily created built-in function so that it can be frozen (an
 // intrinsic created later would not be), and each frozen object gets a hidden class of its own; the
@@ -184,6 +186,21 @@
     }
     for (let h = 0; h < holders.length; h += 2) {
       defineProperty(holders[h], key, { get, set, enumerable: holders[h + 1].enumerable, configurable: false });
+    }
+  }
+  // An Error object keeps its stack in an internal slot, which QuickJS fills the first time the object is thrown
+  // if the slot is empty and the object has no own `stack`: an Error object among the built-ins
+  // (`DOMException.prototype`) would carry the stack of one use's throw, function names and all, to every later
+  // use. An own, constant `stack` keeps such a slot empty (reading it gives `undefined`, as before).
+  const isError = typeof Error.isError === 'function' ? Error.isError : undefined;
+  const stackDesc = getOwnPropertyDescriptor(Error.prototype, 'stack');
+  const readStack = stackDesc !== undefined ? stackDesc.get : undefined;
+  if (isError !== undefined) {
+    for (let i = 0; i < queued; i++) {
+      const obj = queue[i];
+      if (!isError(obj) || getOwnPropertyDescriptor(obj, 'stack') !== undefined) continue;
+      if (readStack !== undefined && readStack.call(obj) !== undefined) continue;
+      defineProperty(obj, 'stack', { value: undefined, writable: false, enumerable: false, configurable: false });
     }
   }
   for (let i = 0; i < queued; i++) freeze(queue[i]);
