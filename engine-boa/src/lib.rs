@@ -40,7 +40,10 @@
 //! | `limits.memory_mb` | needs [`CountingAllocator`] as the binary's global allocator (Boa keeps no account of its heap; a library cannot choose the allocator). It counts, per thread, the bytes allocated minus freed; an instance's heap is its size after creation plus what its thread allocated minus freed during its operations. Past `memory_mb` between two slices of the budgeted loop or two promise jobs (after a garbage collection), or after an operation, the call ends with `memory`. The built-ins that allocate in proportion to their arguments in one native call (`String.prototype.repeat`, `padStart`, `padEnd`, `Array.prototype.fill`, `join`, `Array.from` of an array-like) refuse a result estimated over what is left (a `memory` error, even if the script catches the RangeError they throw; in the prelude, the creation fails). Through [`BoaEngine::pooled`], an allocation that would take the instance past [`HARD_LIMIT_PERCENT`] of `memory_mb` parks its thread for good (see below). `memory_usage` collects garbage and returns the heap. Without the allocator: no heap limit, only the built-ins' refusal of single results over `memory_mb`, and `memory_usage` returns `None`. | `memory` |
 //!
 //! A result that is a promise is settled first, as in every vmpool engine: its value once the jobs ran, an
-//! `exception` for a rejection, a `conversion` error while it is still pending.
+//! `exception` for a rejection, a `conversion` error while it is still pending. The message of an `exception`
+//! is made without running script code: a thrown object's `name` and `message` are read only where they are data
+//! properties (a getter would run after the call, outside every limit), and an error object whose `name` is
+//! not one is named after the built-in error type it inherits from.
 //!
 //! Boa's runtime-limit errors cannot be caught by JavaScript `try`/`catch` (they are engine errors that unwind to
 //! the host), so `for(;;){ try { for(;;){} } catch(e){} }` ends with `timeout`. After `timeout`, `stack` or
@@ -1090,7 +1093,11 @@ fn native_message(e: &JsError) -> String {
         .unwrap_or_default()
 }
 
-/// "Name: message" for a thrown error object, the string form of any other thrown value.
+/// "Name: message" for a thrown error object, the string form of any other thrown value. Runs no script code:
+/// `name` and `message` are read only where they are data properties (see [`data_property`]), so that a getter
+/// the script defined (`throw { get message() { for (;;) {} } }`) cannot run, unlimited, while the host describes
+/// the error. An error object whose `name` is not data (under strict isolation it is an accessor on the built-in
+/// prototypes) is named after the built-in error prototype on its chain.
 fn exception_message(e: &JsError, context: &mut Context) -> String {
     if let Some(native) = e.as_native() {
         return format!("{}: {}", native.kind(), native.message());
@@ -1099,23 +1106,60 @@ fn exception_message(e: &JsError, context: &mut Context) -> String {
         return e.to_string();
     };
     if let Some(object) = value.as_object() {
-        let name = object
-            .get(js_string!("name"), context)
-            .ok()
-            .and_then(|v| v.as_string());
-        let message = object
-            .get(js_string!("message"), context)
-            .ok()
-            .and_then(|v| v.as_string());
+        let text = |v: JsValue| v.as_string().map(|s| s.to_std_string_escaped());
+        let message = data_property(&object, "message").and_then(text);
         if let Some(message) = message {
-            let name = name.map_or_else(|| "Error".to_owned(), |n| n.to_std_string_escaped());
-            return format!("{name}: {}", message.to_std_string_escaped());
+            let name = data_property(&object, "name")
+                .and_then(text)
+                .or_else(|| error_name(&object, context).map(str::to_owned))
+                .unwrap_or_else(|| "Error".to_owned());
+            return format!("{name}: {message}");
         }
     }
     match value.as_string() {
         Some(s) => s.to_std_string_escaped(),
         None => value.display().to_string(),
     }
+}
+
+/// The value of `key` on `object` or the nearest object of its prototype chain that has it, if that is a data
+/// property. Reads the objects' property maps and prototype slots only, so neither a getter nor a proxy's trap
+/// runs; `None` for an accessor, or when the chain is longer than 64 objects.
+fn data_property(object: &JsObject, key: &str) -> Option<JsValue> {
+    let key = boa_engine::property::PropertyKey::from(JsString::from(key));
+    let mut current = Some(object.clone());
+    for _ in 0..64 {
+        let o = current?;
+        if let Some(desc) = o.borrow().properties().get(&key) {
+            return desc.value().cloned();
+        }
+        current = o.prototype();
+    }
+    None
+}
+
+/// The name of the built-in error type whose prototype is nearest on `object`'s prototype chain.
+fn error_name(object: &JsObject, context: &Context) -> Option<&'static str> {
+    let c = context.intrinsics().constructors();
+    let kinds = [
+        (c.type_error().prototype(), "TypeError"),
+        (c.range_error().prototype(), "RangeError"),
+        (c.reference_error().prototype(), "ReferenceError"),
+        (c.syntax_error().prototype(), "SyntaxError"),
+        (c.eval_error().prototype(), "EvalError"),
+        (c.uri_error().prototype(), "URIError"),
+        (c.aggregate_error().prototype(), "AggregateError"),
+        (c.error().prototype(), "Error"),
+    ];
+    let mut current = object.prototype();
+    for _ in 0..64 {
+        let o = current?;
+        if let Some((_, name)) = kinds.iter().find(|(proto, _)| *proto == o) {
+            return Some(name);
+        }
+        current = o.prototype();
+    }
+    None
 }
 
 /// The mapping from `limits` to Boa's runtime limits (documented in the crate docs).

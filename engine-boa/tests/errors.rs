@@ -73,6 +73,36 @@ fn exceptions_carry_the_message() {
 }
 
 #[test]
+fn describing_a_thrown_value_runs_no_script_code() {
+    // The host reads `name` and `message` of a thrown object only where they are data properties: a getter could
+    // otherwise run without any limit after the call.
+    let (e, mut vm) = vm("", Isolation::Strict);
+    let err = e
+        .eval(
+            &mut vm,
+            "globalThis.reads = 0; throw { get message() { globalThis.reads++; for (;;) {} } }",
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Exception, "{err}");
+    assert!(!e.is_broken(&mut vm));
+    assert_eq!(e.eval(&mut vm, "reads").unwrap(), json!(0));
+    for (source, expected) in [
+        ("throw { name: 'Custom', message: 'data' }", "Custom: data"),
+        ("throw new RangeError('range')", "RangeError: range"),
+        (
+            "class MyErr extends Error { constructor(m) { super(m); this.name = 'MyErr'; } } throw new MyErr('mine')",
+            "MyErr: mine",
+        ),
+        (
+            "class Quiet extends TypeError {} throw new Quiet('inherited')",
+            "TypeError: inherited",
+        ),
+    ] {
+        assert_err(e.eval(&mut vm, source), ErrorKind::Exception, expected);
+    }
+}
+
+#[test]
 fn missing_function() {
     let (e, mut vm) = vm("var notAFunction = 1;", Isolation::Strict);
     assert_err(
