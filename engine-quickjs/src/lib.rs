@@ -48,13 +48,13 @@
 //!   V8-style settings): both are read-only (`undefined` and 10) under every isolation policy, so that a script
 //!   cannot install a looping hook that escapes the time limit.
 //!
-//!   Known gap: QuickJS turns an exception thrown inside a promise executor, a `Promise.try` callback or the
-//!   iteration of `Promise.all`/`allSettled`/`any`/`race` into a rejected promise, and the uncatchable
-//!   interruption is no exception to that. A built-in that loops natively over calls that each make such a
-//!   promise, for example `Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1)`,
-//!   then loops for ever, each interruption swallowed, and keeps the calling thread; the operation never returns.
-//!   The adapter has no hold on that loop (the interrupt handler is polled every 10,000 function calls and loop
-//!   iterations, almost always inside the executor, and the loop allocates nothing new); a fix belongs in QuickJS.
+//!   QuickJS turns an exception thrown inside a promise executor, a `Promise.try` callback or the iteration of
+//!   `Promise.all`/`allSettled`/`any`/`race` into a rejected promise, and the uncatchable interruption is no
+//!   exception to that: a built-in that loops natively over calls that each make such a promise
+//!   (`Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1)`) would loop for
+//!   ever, each interruption swallowed in an executor. So when the handler interrupts, it also lowers the
+//!   runtime's stack limit to one byte: every later JavaScript call fails at once, the loop's included, and the
+//!   operation ends (module `stop`; the instance is discarded anyway).
 //! - `memory_mb`: enforced by the runtime's allocator, over the whole instance (built-ins, prelude and request
 //!   data). Kind `memory`. QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS's
 //!   own memory limit tells nobody but the script, so it is not used: every runtime allocates through a wrapper
@@ -167,13 +167,16 @@
 //! (`JSON.parse = f`, `handle = f`) is not detected; strict prevents it.
 //!
 //! # Unsafe code
-//! The crate denies `unsafe` code everywhere except in one module, `alloc`, which implements rquickjs's
+//! The crate denies `unsafe` code everywhere except in two modules. `alloc` implements rquickjs's
 //! `Allocator` trait (an `unsafe trait` with `unsafe` methods, and the only way to give QuickJS an allocator) so
 //! that the host, not the script, learns that the memory limit was hit. The wrapper adds no memory handling of its
 //! own: every block comes from rquickjs's `RustAllocator` and goes back to it unchanged, each method forwarding the
 //! caller's pointer to the same method of `RustAllocator`, so the caller's contract is passed on unchanged. The
 //! wrapper only reads block sizes (through `RustAllocator::usable_size`, on blocks `RustAllocator` made) and
 //! returns null to refuse an allocation, which the trait allows. The accounting (module `heap`) is safe code.
+//! `stop` makes two calls into QuickJS's C API: `JS_GetRuntime` on a live context, when an instance is created,
+//! and `JS_SetMaxStackSize` on that runtime from its interrupt handler, which QuickJS calls on the runtime's
+//! thread while it runs (rquickjs's safe setter would lock the runtime, which that thread already holds).
 //!
 //! # Compiled prelude
 //! rquickjs offers no safe way to compile a script once and run the compiled form in another context, so every
@@ -187,6 +190,7 @@ mod convert;
 mod deadline;
 mod failure;
 mod heap;
+mod stop;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,6 +206,7 @@ use crate::convert::{Failure, FromJs, Key};
 use crate::deadline::Deadline;
 use crate::failure::{Phase, describe, memory, tripped};
 use crate::heap::Heap;
+use crate::stop::Stopper;
 
 /// Largest `stack_kb` QuickJS honours; it treats larger limits as "no limit".
 pub const MAX_STACK_KB: u64 = 16 * 1024;
@@ -233,6 +238,7 @@ pub struct QuickJsVm {
     runtime: Runtime,
     deadline: Arc<Deadline>,
     heap: Arc<Heap>,
+    stopper: Arc<Stopper>,
     broken: bool,
 }
 
@@ -245,6 +251,14 @@ impl std::fmt::Debug for QuickJsVm {
 }
 
 impl QuickJsVm {
+    /// Restores the stack limit the interrupt handler lowered to stop an operation (module `stop`), for a host
+    /// that goes on using a broken instance.
+    fn resume_calls(&self, limits: &pool_core::Limits) {
+        if self.stopper.take_stopped() {
+            self.runtime.set_max_stack_size(limits.stack_bytes());
+        }
+    }
+
     /// The bytes the memory limit counts: the usable size of every block QuickJS holds from its allocator (its
     /// 4 KiB arena pages for small objects, and larger blocks). More than
     /// [`memory_usage`](pool_core::ScriptEngine::memory_usage), which is QuickJS's own estimate of what its
@@ -391,6 +405,7 @@ impl QuickJsEngine {
         F: for<'js> FnOnce(&Ctx<'js>) -> Result<rquickjs::Value<'js>, Failure>,
     {
         let limits = &self.config.limits;
+        vm.resume_calls(limits);
         let deadline = Arc::clone(&vm.deadline);
         let _armed = deadline.arm(limits.timeout);
         let saved = vm.context.with(|ctx| match body(&ctx) {
@@ -476,6 +491,7 @@ impl QuickJsEngine {
             ));
         }
         let limits = &self.config.limits;
+        vm.resume_calls(limits);
         let deadline = Arc::clone(&vm.deadline);
         let _armed = deadline.arm(limits.timeout);
         let result = vm.context.with(|ctx| {
@@ -598,11 +614,15 @@ impl ScriptEngine for QuickJsEngine {
         runtime.set_max_stack_size(limits.stack_bytes());
         let handler_deadline = Arc::clone(&deadline);
         let handler_heap = Arc::clone(&heap);
+        let stopper = Arc::new(Stopper::default());
+        let handler_stopper = Arc::clone(&stopper);
         runtime.set_interrupt_handler(Some(Box::new(move || {
             let stop = handler_deadline.interrupt();
             if stop {
                 // Room for the interruption's error object, even on a full heap.
                 handler_heap.open_reserve();
+                // And no JavaScript call from now on (see the module `stop`).
+                handler_stopper.stop_calls();
             }
             stop
         })));
@@ -620,11 +640,13 @@ impl ScriptEngine for QuickJsEngine {
                 format!("cannot create a QuickJS context: {e}"),
             ),
         })?;
+        context.with(|ctx| stopper.attach(&ctx));
         let mut vm = QuickJsVm {
             context,
             runtime,
             deadline,
             heap,
+            stopper,
             broken: false,
         };
         self.init(&mut vm)?;

@@ -64,6 +64,32 @@ fn timeout_cannot_be_swallowed() {
 }
 
 #[test]
+fn a_timeout_swallowed_into_a_rejected_promise_still_ends_the_call() {
+    // QuickJS turns the interruption inside a promise executor, a `Promise.try` callback or `Promise.all`'s
+    // iteration into a rejected promise; a native loop over such calls would never end if calls could go on.
+    for source in [
+        "Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1)",
+        "Iterator.prototype.toArray.call({ next: () => Promise.try(() => { for (;;) {} }) })",
+        "Iterator.prototype.includes.call({ next: () => Promise.all({ [Symbol.iterator]() { for (;;) {} } }) }, 1)",
+        "Array.prototype.forEach.call({ length: 2 ** 53 - 1 }, () => new Promise(() => { for (;;) {} }))",
+        "for (;;) { try { Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1); } catch (e) {} }",
+    ] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let engine = limited(small());
+            let mut vm = engine.create().unwrap();
+            let result = engine.eval(&mut vm, source).map_err(|e| e.kind());
+            let _ = tx.send((result, engine.is_broken(&mut vm)));
+        });
+        let (result, broken) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{source}: still running after 60 s"));
+        assert_eq!(result, Err(ErrorKind::Timeout), "{source}");
+        assert!(broken, "{source}");
+    }
+}
+
+#[test]
 fn promise_jobs_run_under_the_deadline() {
     let engine = limited(small());
     let mut vm = engine.create().unwrap();
