@@ -17,30 +17,21 @@
 
 #![allow(unsafe_code)]
 
-use std::ptr::NonNull;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rquickjs::{Ctx, qjs};
 
 /// The runtime of one instance, for its interrupt handler (see the module docs). Shared by the handler and the
-/// instance, which own it together with the runtime, so the runtime outlives every use of the pointer; only the
-/// handler passes the pointer to QuickJS.
+/// instance, which own it together with the runtime, so the runtime outlives every use of its address; only the
+/// handler passes it to QuickJS. The address is kept as an integer (its provenance exposed), so that the handler
+/// stays `Send` without any `unsafe impl`.
 #[derive(Default)]
 pub(crate) struct Stopper {
-    runtime: OnceLock<RuntimePtr>,
+    /// The runtime's address; 0 until [`Stopper::attach`].
+    runtime: AtomicUsize,
     /// Whether the handler lowered the stack limit since the instance last restored it.
     stopped: AtomicBool,
 }
-
-struct RuntimePtr(NonNull<qjs::JSRuntime>);
-
-// SAFETY: the pointer is only passed to QuickJS by `Stopper::stop_calls`, which only the interrupt handler calls;
-// QuickJS calls the handler on the thread that is running the runtime, while the runtime is alive (the runtime
-// owns the handler). Moving or sharing the pointer between threads does not touch the runtime.
-unsafe impl Send for RuntimePtr {}
-// SAFETY: as for `Send`: the pointer is not dereferenced in Rust, and QuickJS only gets it on the runtime's thread.
-unsafe impl Sync for RuntimePtr {}
 
 impl Stopper {
     /// Records the runtime `ctx` belongs to (the instance's own runtime).
@@ -48,19 +39,21 @@ impl Stopper {
         // SAFETY: `ctx.as_raw()` is the live context `ctx` stands for (a `Ctx` exists only inside `Context::with`,
         // on the thread that holds the runtime), and `JS_GetRuntime` only reads its runtime field.
         let runtime = unsafe { qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) };
-        if let Some(runtime) = NonNull::new(runtime) {
-            let _ = self.runtime.set(RuntimePtr(runtime));
-        }
+        self.runtime
+            .store(runtime.expose_provenance(), Ordering::Relaxed);
     }
 
     /// Makes every later JavaScript function call of the runtime fail with a stack overflow. Called only by the
     /// interrupt handler.
     pub(crate) fn stop_calls(&self) {
-        if let Some(runtime) = self.runtime.get() {
-            // SAFETY: called from the interrupt handler, so on the thread running the runtime and while it is alive
-            // (see `RuntimePtr`). `JS_SetMaxStackSize` only stores the size and the stack limit derived from it in
-            // the runtime, which QuickJS reads at its next stack check.
-            unsafe { qjs::JS_SetMaxStackSize(runtime.0.as_ptr(), 1) }
+        let address = self.runtime.load(Ordering::Relaxed);
+        if address != 0 {
+            let runtime = std::ptr::with_exposed_provenance_mut::<qjs::JSRuntime>(address);
+            // SAFETY: `runtime` is the address of this instance's runtime, with the provenance `attach` exposed,
+            // and the runtime is alive: this runs in its interrupt handler (which the runtime owns, so it cannot run
+            // after the runtime is freed), on the thread running the runtime, inside QuickJS. `JS_SetMaxStackSize` only stores the size, and the stack limit
+            // derived from it, in the runtime, which QuickJS reads at its next stack check.
+            unsafe { qjs::JS_SetMaxStackSize(runtime, 1) }
             self.stopped.store(true, Ordering::Relaxed);
         }
     }
