@@ -15,8 +15,10 @@ pub(crate) const MAX_DEPTH: usize = 128;
 /// Most items of an array or object converted before its table is written in one pass.
 const BATCH: usize = 32;
 
-/// What [`FromLua`] charges its byte budget for one table entry (strings cost their length on top).
-pub(crate) const ENTRY_BYTES: usize = 16;
+/// What [`FromLua`] charges its byte budget for one table entry (strings cost their length on top): about what
+/// the host's copy takes for it, a JSON value (32 bytes) plus, in an object, a key `String` (24) and the map's
+/// node overhead. (At 16 bytes a result of shared objects cost the host five times the budget.)
+pub(crate) const ENTRY_BYTES: usize = 96;
 
 /// Budget charges between two looks at the deadline in [`FromLua`].
 const CHECK_EVERY: u32 = 4096;

@@ -48,11 +48,14 @@
 //!   `__close` metamethods of pending ones while it unwinds the error that stops a call at a limit, with its hooks
 //!   switched off, where a looping one could never be stopped; so the sandbox keeps a weak set of every table
 //!   `setmetatable` made a metatable, and the hook removes `__close` from all of them just before it raises that
-//!   error. Closing a value then fails at once, and the call ends with its limit;
-//! - `string.rep` of an empty string (with an empty separator) returns at once, and `table.move`, and
-//!   `table.insert`/`table.remove` at a position of a table with a metatable, run long loops in pieces between
-//!   which the hook can stop them: Lua's own would loop in one C call as often as a number argument or a
-//!   `__len` metamethod says, without allocating;
+//!   error. Closing a value then fails at once, and the call ends with its limit. The hook then raises before
+//!   every further instruction of that thread (so it cannot put a `__close` back), and `coroutine.close` refuses
+//!   once a limit was hit (a coroutine a limit stopped keeps Lua's hooks switched off);
+//! - `string.rep` of an empty string (with an empty separator) returns at once, `table.move` runs long moves in
+//!   pieces (element by element, in Lua's order, when a table has a metatable), and `table.insert`/`table.remove`
+//!   at a position shift a table with a metatable or a border past 4096 in Lua: Lua's own would loop in one C
+//!   call as often as a number argument, a `__len` metamethod or a sparse table's border says, without
+//!   allocating, where the hook cannot stop it;
 //! - an `xpcall` message handler does not run once a limit was hit (Lua calls it from inside the hook, with hooks
 //!   switched off): the error goes on unchanged;
 //! - `string.find`, `string.match`, `string.gmatch` and `string.gsub` run engine-lua's port of Lua's pattern
@@ -165,7 +168,7 @@
 //! decimal; an empty table is `{}`. Tables are read raw, except that a `__pairs` metamethod is honoured (and
 //! runs under the deadline); `__index` is not consulted. Functions, coroutines, userdata, strings that are not
 //! UTF-8, other key types, cyclic tables, nesting deeper than 128 and a `__pairs` that fails are `conversion`
-//! errors. So is a result larger than `memory_mb` once converted (16 bytes per table entry plus each string's
+//! errors. So is a result larger than `memory_mb` once converted (96 bytes per table entry plus each string's
 //! length, counted every time a string or table is reached, so a table of many references to one long string
 //! counts them all); converting also stops at the deadline. In the other direction, `null` is nil (a `null` array element leaves a hole), numbers that fit `i64`
 //! are integers, other numbers floats.

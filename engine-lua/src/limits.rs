@@ -215,16 +215,26 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>) -> mlua::Result<()> {
         move |lua, _| {
             if limiter.check(lua) {
                 limiter.escalated.store(true, Ordering::Relaxed);
-                lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), |lua, _| {
-                    remove_close_metamethods(lua);
-                    Err(mlua::Error::runtime(STOP))
-                })?;
-                remove_close_metamethods(lua);
-                return Err(mlua::Error::runtime(STOP));
+                return Err(stop_thread(lua));
             }
             Ok(VmState::Continue)
         },
     )
+}
+
+/// The error that stops the running thread, once its call hit a limit. Removes the `__close` metamethods (see
+/// [`remove_close_metamethods`]) and gives the thread a hook of its own that raises before every instruction,
+/// without removing them again: the thread runs no instruction of its own from then on, so it cannot put one
+/// back, and a thread that still runs under the shared hook comes through here first. (Removing them at every
+/// raise would cost the number of metatables for each `pcall` level the error unwinds through.)
+fn stop_thread(lua: &Lua) -> mlua::Error {
+    remove_close_metamethods(lua);
+    // If the hook cannot be set (the state is out of memory), the shared hook still raises every
+    // HOOK_INSTRUCTIONS instructions, removing the metamethods each time.
+    let _ = lua.set_hook(HookTriggers::new().every_nth_instruction(1), |_, _| {
+        Err(mlua::Error::runtime(STOP))
+    });
+    mlua::Error::runtime(STOP)
 }
 
 /// Bytes of slack [`unmetered`] leaves on top of the caller's estimate: room for the growth of the host's

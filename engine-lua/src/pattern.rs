@@ -77,7 +77,15 @@ impl<'a> Matcher<'a> {
     }
 
     fn tick(&mut self) -> R<()> {
-        self.steps += 1;
+        self.tick_by(1)
+    }
+
+    /// Counts `n` steps: a single pattern item over a character class scans the class, so it counts as long
+    /// as the class is (`[` + four million letters + `]` would otherwise be one step per subject position).
+    fn tick_by(&mut self, n: usize) -> R<()> {
+        self.steps = self
+            .steps
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
         if self.steps >= CHECK_EVERY {
             self.steps = 0;
             if self.limiter.out_of_time() {
@@ -203,6 +211,7 @@ impl<'a> Matcher<'a> {
                         return err("missing '[' after '%f' in pattern");
                     }
                     let ep = self.class_end(p)?;
+                    self.tick_by(ep - p)?;
                     let previous = if s == 0 { 0 } else { self.src[s - 1] };
                     let current = self.src.get(s).copied().unwrap_or(0);
                     if !self.bracket_class(previous, p, ep - 1)
@@ -225,6 +234,7 @@ impl<'a> Matcher<'a> {
                 }
                 _ => {
                     let ep = self.class_end(p)?;
+                    self.tick_by(ep - p)?;
                     let suffix = self.p(ep);
                     if !self.single(s, p, ep) {
                         if matches!(suffix, b'*' | b'?' | b'-') {
@@ -256,7 +266,7 @@ impl<'a> Matcher<'a> {
     fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> R<Option<usize>> {
         let mut i = 0usize;
         while self.single(s + i, p, ep) {
-            self.tick()?;
+            self.tick_by(ep - p)?;
             i += 1;
         }
         loop {
@@ -275,6 +285,7 @@ impl<'a> Matcher<'a> {
             if let Some(res) = self.do_match(s, ep + 1)? {
                 return Ok(Some(res));
             }
+            self.tick_by(ep - p)?;
             if self.single(s, p, ep) {
                 s += 1;
             } else {
@@ -718,6 +729,7 @@ fn gsub(
                     repl,
                     repl_text.as_deref(),
                     bound.held,
+                    bound.max_bytes.saturating_sub(elsewhere),
                 )?;
                 if calls_back {
                     elsewhere = bound.elsewhere(lua);
@@ -756,6 +768,7 @@ fn add_value(
     repl: &Value,
     repl_text: Option<&[u8]>,
     held: &AtomicUsize,
+    room: usize,
 ) -> mlua::Result<bool> {
     let value = match repl {
         Value::Function(f) => {
@@ -794,6 +807,11 @@ fn add_value(
                     return Err(mlua::Error::runtime(
                         "invalid use of '%' in replacement string",
                     ));
+                }
+                // A replacement that repeats a capture can be far longer than the subject: bounded as it grows,
+                // not once it is whole.
+                if out.len() > room {
+                    return Err(mlua::Error::runtime(MEMERR));
                 }
                 i += 1;
             }

@@ -35,7 +35,8 @@ local function note(e)
 end
 
 local function reraise()
-  error(state.hit == "memory" and MEMERR or "stack overflow", 0)
+  if state.hit == "memory" then error(MEMERR, 0) end
+  error(state.hit and "stack overflow" or "vmpool: the script hit a limit and is being stopped", 0)
 end
 
 local function after(ok, ...)
@@ -75,6 +76,10 @@ local safe_coroutine = {
     return after(co_resume(co, ...))
   end,
   close = function(co)
+    -- A coroutine that a limit stopped died with Lua's hooks switched off, and closing it runs its pending
+    -- `__close` metamethods in that state; the host removed them when the limit was hit, but the script may have
+    -- run on for a few instructions since and put one back. The call is ending anyway.
+    if state.hit or tripped() then reraise() end
     return after(co_close(co))
   end,
 }
@@ -242,11 +247,21 @@ rawset(table, "move", function(a1, f, e, t, a2)
       or ti > math.maxinteger - (ei - fi) then
     return move(a1, f, e, t, a2)
   end
+  move(a1, 1, 0, 1, a2) -- checks both tables, as Lua's own would
   local dest = a2
   if dest == nil then dest = a1 end
-  move(a1, 1, 0, 1, dest) -- checks both tables
   local n = ei - fi + 1
-  if ti > ei or ti <= fi or (a2 ~= nil and a1 ~= a2) then
+  local forward = ti > ei or ti <= fi or (a2 ~= nil and a1 ~= a2)
+  if getmetatable(a1) ~= nil or getmetatable(dest) ~= nil then
+    -- Metamethods can see the order of the reads and writes: element by element, in Lua's order.
+    if forward then
+      for i = 0, n - 1 do dest[ti + i] = a1[fi + i] end
+    else
+      for i = n - 1, 0, -1 do dest[ti + i] = a1[fi + i] end
+    end
+    return dest
+  end
+  if forward then
     for i = 0, n - 1, MOVE_PIECE do
       move(a1, fi + i, fi + i + min(MOVE_PIECE, n - i) - 1, ti + i, dest)
     end
@@ -269,11 +284,16 @@ local function length_of(t)
 end
 
 -- `table.insert(t, pos, v)` and `table.remove(t, pos)` shift the elements between `pos` and `#t`: a loop as
--- long as `#t`, which for a table with a `__len` metamethod is any number. Such tables are shifted here, in
--- Lua; others (whose length `memory_mb` bounds) by Lua's own functions.
+-- long as `#t`, which for a table with a `__len` metamethod is any number, and for a plain table can be far more
+-- than its entries (`#{[1]=1, [2]=1, [4]=1, ..., [2^40]=1}` may be 2^40). Such tables are shifted here, in Lua;
+-- short plain ones by Lua's own functions.
+local SHIFT_IN_C = 4096
+local function shifts_in_c(t)
+  return type(t) ~= "table" or (getmetatable(t) == nil and rawlen(t) <= SHIFT_IN_C)
+end
 rawset(table, "insert", function(t, ...)
   local nargs = select("#", ...)
-  if nargs ~= 2 or type(t) ~= "table" or getmetatable(t) == nil then
+  if nargs ~= 2 or shifts_in_c(t) then
     insert(t, ...)
     return
   end
@@ -294,7 +314,7 @@ rawset(table, "insert", function(t, ...)
 end)
 
 rawset(table, "remove", function(t, ...)
-  if select("#", ...) == 0 or type(t) ~= "table" or getmetatable(t) == nil then return remove(t, ...) end
+  if select("#", ...) == 0 or shifts_in_c(t) then return remove(t, ...) end
   local size = length_of(t)
   local pos = ...
   if pos == nil then pos = size end

@@ -123,6 +123,64 @@ fn nested_gsub_buffers_count_against_the_memory_limit_together() {
 }
 
 #[test]
+fn a_long_replacement_is_bounded_as_it_grows() {
+    // Each match appends 1024 copies of itself (1 GiB in all): the bound must stop it on the way, not after.
+    let e = engine(16, 1024);
+    let mut vm = e.create().unwrap();
+    let before = peak_rss_kib();
+    eval_err(
+        &e,
+        &mut vm,
+        "return (('a'):rep(1 << 20):gsub('^.*', ('%0'):rep(1024)))",
+        ErrorKind::Memory,
+    );
+    if let (Some(before), Some(after)) = (before, peak_rss_kib()) {
+        assert!(
+            after.saturating_sub(before) < 256 << 10,
+            "the process's peak grew by {} KiB",
+            after - before
+        );
+    }
+}
+
+/// The process's peak resident set (`VmHWM`), where the system reports it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_long_character_class_counts_as_long_as_it_is() {
+    // One pattern item over a 4 MiB class, tried at each of 100,000 positions: each try scans the class.
+    let e = LuaEngine::new(EngineConfig::new("").limits(Limits {
+        timeout: Duration::from_millis(200),
+        memory_mb: 64,
+        stack_kb: 1024,
+    }))
+    .unwrap();
+    // Without the weighting the search runs for minutes in a debug build before it returns (and is then a
+    // timeout all the same): a minute's wait tells the two apart.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slow = LuaEngine::new(e.config().clone()).unwrap();
+    std::thread::spawn(move || {
+        let mut vm = slow.create().unwrap();
+        let source = "return (('a'):rep(100000):find('[' .. ('b'):rep(4 * 1024 * 1024) .. ']'))";
+        let _ = tx.send(slow.eval(&mut vm, source).map_err(|err| err.kind()));
+    });
+    let result = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the search was still running after 60 s");
+    assert_eq!(result, Err(ErrorKind::Timeout));
+    // Short classes match as before.
+    let mut vm = e.create().unwrap();
+    assert_eq!(
+        e.eval(&mut vm, "return ('xxab'):find('[ab]+')").unwrap(),
+        json!(3)
+    );
+}
+
+#[test]
 fn plain_find_takes_linear_time() {
     // Lua's own plain search compares the pattern at every position: about (5 * 10^5)^2 byte comparisons here,
     // seconds to minutes in one C call that the hook cannot interrupt (so the call ended with `timeout`, however

@@ -91,6 +91,13 @@ fn to_be_closed_values_work_and_cannot_outlive_a_limit() {
         "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = spin}) spin() end) \
          coroutine.resume(co) coroutine.close(co) spin()",
         "local o = setmetatable({}, {__close = spin}) while true do pcall(function() local x <close> = o spin() end) end",
+        // The metamethod put back after the limit, then the stopped coroutine closed.
+        "local mt = {__close = function() end} \
+         local co = coroutine.create(function() local x <close> = setmetatable({}, mt) spin() end) \
+         coroutine.resume(co) mt.__close = spin coroutine.close(co)",
+        "local mt = {__close = function() end} \
+         local co = coroutine.create(function() local x <close> = setmetatable({}, mt) spin() end) \
+         pcall(coroutine.resume, co) setmetatable({}, {__close = spin}) mt.__close = spin pcall(coroutine.close, co) spin()",
         // A `__close` that runs on a normal exit is timed like any other code.
         "do local x <close> = setmetatable({}, {__close = spin}) end",
     ] {
@@ -110,6 +117,15 @@ fn to_be_closed_values_work_and_cannot_outlive_a_limit() {
     );
     assert!(e.create().is_ok());
 }
+
+/// A plain table, built by a constructor, whose border (`#u`) is 2^40: its keys are the powers of two up to 2^40.
+const SPARSE: &str = "local u = {[1]=1,[2]=1,[4]=1,[8]=1,[16]=1,[32]=1,[64]=1,[128]=1,[256]=1,[512]=1,[1024]=1,[2048]=1, \
+           [4096]=1,[8192]=1,[16384]=1,[32768]=1,[65536]=1,[131072]=1,[262144]=1,[524288]=1,[1048576]=1, \
+           [2097152]=1,[4194304]=1,[8388608]=1,[16777216]=1,[33554432]=1,[67108864]=1,[134217728]=1, \
+           [268435456]=1,[536870912]=1,[1073741824]=1,[2147483648]=1,[4294967296]=1,[8589934592]=1, \
+           [17179869184]=1,[34359738368]=1,[68719476736]=1,[137438953472]=1,[274877906944]=1, \
+           [549755813888]=1,[1099511627776]=1} \
+         assert(#u > 2 ^ 30, 'the border is ' .. #u)";
 
 #[test]
 fn library_loops_that_a_number_sets_stop_at_the_deadline() {
@@ -135,6 +151,9 @@ fn library_loops_that_a_number_sets_stop_at_the_deadline() {
         "local t = {} table.move(t, 1, 2^40, 2)".to_owned(),
         format!("table.insert({huge_len}, 1, 'x')"),
         format!("table.remove({huge_len}, 1)"),
+        // A plain table whose border is far beyond its entries.
+        format!("{SPARSE} table.insert(u, 1, 0)"),
+        format!("{SPARSE} table.remove(u, 1)"),
     ] {
         let (e, mut vm) = common::vm("");
         let run = source.clone();
@@ -162,6 +181,11 @@ fn table_move_in_pieces_matches_lua() {
         "local log = {} local src = setmetatable({}, {__index = function(_, k) return k * 2 end}) \
          local dst = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v + 1) end}) \
          table.move(src, 1, 800, 1, dst) return dst",
+        // The order of the metamethods' calls, on an overlapping move backwards.
+        "local store, log = {}, {} for i = 1, 1000 do store[i] = i end \
+         local p = setmetatable({}, {__index = function(_, k) log[#log + 1] = k return store[k] end, \
+           __newindex = function(_, k, v) log[#log + 1] = -k store[k] = v end}) \
+         table.move(p, 1, 1000, 300) return log",
     ];
     for case in cases {
         let expected: serde_json::Value = {
@@ -190,6 +214,10 @@ fn table_move_in_pieces_matches_lua() {
         (
             "table.move({}, 1, 1000, 1, 5)",
             "bad argument #5 to '?' (table expected, got number)",
+        ),
+        (
+            "table.move('abc', 1, 300, 2)",
+            "bad argument #1 to '?' (table expected, got string)",
         ),
         (
             "table.insert({}, 1, 2, 3)",
