@@ -1108,13 +1108,22 @@ fn exception_message(e: &JsError, context: &mut Context) -> String {
     if let Some(object) = value.as_object() {
         let text = |v: JsValue| v.as_string().map(|s| s.to_std_string_escaped());
         let message = data_property(&object, "message").and_then(text);
-        if let Some(message) = message {
+        let error = error_name(&object, context);
+        if message.is_some() || error.is_some() {
             let name = data_property(&object, "name")
                 .and_then(text)
-                .or_else(|| error_name(&object, context).map(str::to_owned))
+                .or_else(|| error.map(str::to_owned))
                 .unwrap_or_else(|| "Error".to_owned());
-            return format!("{name}: {message}");
+            return format!("{name}: {}", message.unwrap_or_default());
         }
+        // Not Boa's display of the object: it has no bound (an object graph that shares its parts is printed
+        // out in full, exponentially).
+        let kind = if object.is_callable() {
+            "function"
+        } else {
+            "object"
+        };
+        return format!("(a thrown {kind}, with no `message`)");
     }
     match value.as_string() {
         Some(s) => s.to_std_string_escaped(),

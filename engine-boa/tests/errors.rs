@@ -97,6 +97,12 @@ fn describing_a_thrown_value_runs_no_script_code() {
             "class Quiet extends TypeError {} throw new Quiet('inherited')",
             "TypeError: inherited",
         ),
+        ("throw new Error()", "Error: "),
+        // A graph that shares its parts: printed out, it would double at every level.
+        (
+            "let o = {}; for (let i = 0; i < 40; i++) o = { a: o, b: o }; throw o",
+            "(a thrown object, with no `message`)",
+        ),
     ] {
         assert_err(e.eval(&mut vm, source), ErrorKind::Exception, expected);
     }

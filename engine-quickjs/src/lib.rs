@@ -55,6 +55,12 @@
 //!   ever, each interruption swallowed in an executor. So when the handler interrupts, it also lowers the
 //!   runtime's stack limit to one byte: every later JavaScript call fails at once, the loop's included, and the
 //!   operation ends (module `stop`; the instance is discarded anyway).
+//!
+//!   Known gap: some `Array.prototype` methods loop natively over an array-like's `length` without calling
+//!   script code and without polling the handler (`join`, `reverse`, `flat`, `copyWithin`, `shift`, `unshift`,
+//!   `splice`, `concat` of a spreadable array-like, `sort`). On `{ length: 2 ** 53 - 1 }`, whose elements are all
+//!   absent, such a call allocates nothing and never returns, so the operation never ends and keeps its thread.
+//!   (A real array that long cannot exist within `memory_mb`; a sparse one with a huge `length` can.)
 //! - `memory_mb`: enforced by the runtime's allocator, over the whole instance (built-ins, prelude and request
 //!   data). Kind `memory`. QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS's
 //!   own memory limit tells nobody but the script, so it is not used: every runtime allocates through a wrapper
