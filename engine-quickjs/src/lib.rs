@@ -56,11 +56,11 @@
 //!   runtime's stack limit to one byte: every later JavaScript call fails at once, the loop's included, and the
 //!   operation ends (module `stop`; the instance is discarded anyway).
 //!
-//!   Known gap: some `Array.prototype` methods loop natively over an array-like's `length` without calling
-//!   script code and without polling the handler (`join`, `reverse`, `flat`, `copyWithin`, `shift`, `unshift`,
-//!   `splice`, `concat` of a spreadable array-like, `sort`). On `{ length: 2 ** 53 - 1 }`, whose elements are all
-//!   absent, such a call allocates nothing and never returns, so the operation never ends and keeps its thread.
-//!   (A real array that long cannot exist within `memory_mb`; a sparse one with a huge `length` can.)
+//!   Some `Array.prototype` methods loop natively over an array-like's `length` without calling script code or
+//!   polling the handler (`join`, `reverse`, `flat`, `copyWithin`, `shift`, `unshift`, `splice`, `concat` of a
+//!   spreadable array-like, `sort`, ...): on `{ length: 2 ** 53 - 1 }` they would never return. A real array
+//!   cannot be longer than `memory_mb` / 16 elements, so these methods refuse a longer receiver with a
+//!   `RangeError` (module `arrays`; a `length` getter runs once more than it otherwise would).
 //! - `memory_mb`: enforced by the runtime's allocator, over the whole instance (built-ins, prelude and request
 //!   data). Kind `memory`. QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS's
 //!   own memory limit tells nobody but the script, so it is not used: every runtime allocates through a wrapper
@@ -192,6 +192,7 @@
 #![deny(unsafe_code)]
 
 mod alloc;
+mod arrays;
 mod convert;
 mod deadline;
 mod failure;
@@ -277,8 +278,10 @@ impl QuickJsVm {
 impl Drop for QuickJsVm {
     fn drop(&mut self) {
         // Release the helper functions while the context is certainly alive.
-        self.context
-            .with(|ctx| drop(ctx.remove_userdata::<Helpers<'_>>()));
+        self.context.with(|ctx| {
+            drop(ctx.remove_userdata::<Helpers<'_>>());
+            arrays::release(&ctx);
+        });
     }
 }
 
@@ -336,6 +339,9 @@ impl QuickJsEngine {
                     .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
                 store_helpers(&ctx, vec![Some(eval)])?;
                 pin_error_settings(&ctx)
+                    .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
+                // A dense array holds at least 16 bytes per element.
+                arrays::bound(&ctx, limits.memory_bytes() as u64 / 16)
                     .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
                 if self.strict() {
                     secure_random(&ctx).map_err(|e| {

@@ -90,6 +90,58 @@ fn a_timeout_swallowed_into_a_rejected_promise_still_ends_the_call() {
 }
 
 #[test]
+fn native_array_loops_over_a_huge_length_are_refused() {
+    // These built-ins visit every index below `length` natively, without calls or polls of the interrupt handler:
+    // on an array-like of absent elements they would never return.
+    let sources = [
+        "Array.prototype.join.call({ length: 2 ** 53 - 1 }, '')",
+        "Array.prototype.reverse.call({ length: 2 ** 53 - 1 })",
+        "Array.prototype.flat.call({ length: 2 ** 53 - 1 })",
+        "Array.prototype.copyWithin.call({ length: 2 ** 53 - 1 }, 0, 1)",
+        "Array.prototype.shift.call({ length: 2 ** 53 - 1 })",
+        "Array.prototype.unshift.call({ length: 2 ** 53 - 2 }, 1)",
+        "Array.prototype.splice.call({ length: 2 ** 53 - 1 }, 0, 1)",
+        "Array.prototype.sort.call({ length: 2 ** 32 - 1 })",
+        "Array.prototype.toLocaleString.call({ length: 2 ** 53 - 1 })",
+        "[].concat({ length: 2 ** 53 - 1, [Symbol.isConcatSpreadable]: true })",
+        "const a = []; a.length = 2 ** 32 - 1; a.join('')",
+    ];
+    for source in sources {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let engine = limited(small());
+            let mut vm = engine.create().unwrap();
+            let _ = tx.send(
+                engine
+                    .eval(&mut vm, source)
+                    .map_err(|e| (e.kind(), e.to_string())),
+            );
+        });
+        let result = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{source}: still running after 60 s"));
+        let (kind, message) = result.expect_err(source);
+        assert_eq!(kind, ErrorKind::Exception, "{source}: {message}");
+        assert!(message.contains("RangeError"), "{source}: {message}");
+    }
+    // Within the bound they behave as ever.
+    let engine = limited(small());
+    let mut vm = engine.create().unwrap();
+    let value = engine
+        .eval(
+            &mut vm,
+            "[[1, 2, 3].join('-'), [3, 1, 2].sort().join(), [1, [2, [3]]].flat(2).length, [1].concat([2], 3).length, \
+              Array.prototype.join.call({ length: 3, 0: 'a', 2: 'c' }, ''), Array.prototype.join.name, \
+              Array.prototype.splice.length, String(Array.prototype.join).includes('[native code]')]",
+        )
+        .unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!(["1-2-3", "1,2,3", 3, 3, "ac", "join", 2, true])
+    );
+}
+
+#[test]
 fn promise_jobs_run_under_the_deadline() {
     let engine = limited(small());
     let mut vm = engine.create().unwrap();
