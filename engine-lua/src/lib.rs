@@ -60,10 +60,10 @@
 //!   switched off): the error goes on unchanged;
 //! - `string.find`, `string.match`, `string.gmatch` and `string.gsub` run engine-lua's port of Lua's pattern
 //!   matcher, which has the same semantics (a differential test compares it with stock Lua) but counts its steps
-//!   and stops at the deadline; `gsub` output is also bounded by `memory_mb`, together with the Lua heap and the output held by the `gsub`
-//!   calls it is nested in, and `gsub` calls whose replacement
-//!   function calls `gsub` again nest at most 32 deep (they recurse on the native stack) before ending with
-//!   `stack`. Plain searches (`find(s, p, init, true)`, or a pattern without special characters) run a
+//!   and stops at the deadline (a step over a character class counts as long as the class); `gsub` output is
+//!   also bounded by `memory_mb`, together with the Lua heap and the output held by the `gsub` calls it is nested
+//!   in, and checked as a replacement grows; `gsub` calls whose replacement function calls `gsub` again nest at
+//!   most 32 deep (they recurse on the native stack) before ending with `stack`. Plain searches (`find(s, p, init, true)`, or a pattern without special characters) run a
 //!   linear-time search. A memory or stack error raised inside these functions (by a replacement function or
 //!   table, a capture, or `gsub`'s output bound) ends the call with `memory` or `stack` even if the script
 //!   catches it;
@@ -73,7 +73,7 @@
 //!   libraries): only the sandbox environments are reachable.
 //!
 //! Creation ends with a full garbage collection, so that an instance enters the pool holding only what it needs
-//! (about 34 KiB for the JSON handler under strict isolation, 28 KiB under `None`, after one use and its reset).
+//! (about 35 KiB for the JSON handler under strict isolation, 32 KiB under `None`, after one use and its reset).
 //! The read-only views share their metamethods, so a view costs two small tables.
 //!
 //! # Isolation
@@ -103,8 +103,8 @@
 //! What it does not cover: state the prelude keeps in its own `local` variables (upvalues) or in tables it
 //! reaches only through them: a prelude function that counts calls in a `local` counter shares the counter
 //! between uses. Likewise a coroutine the prelude creates keeps its own state (its stack and position) from one
-//! use to the next, even when a global holds it. Objects a host puts into the state through [`LuaVm::lua`] are outside the sandbox too. Scripts
-//! notice the design in three places: `pairs(_G)` lists only the current use's own globals, a library or
+//! use to the next, even when a global holds it. Objects a host puts into the state through [`LuaVm::lua`] are
+//! outside the sandbox too. Scripts notice the design in three places: `pairs(_G)` lists only the current use's own globals, a library or
 //! prelude table is empty to `next`/`rawget`/`rawlen` (use `pairs`, indexing and `#`), and `setmetatable(_G,
 //! ...)` fails (the environment's metatable is protected).
 //!
@@ -170,8 +170,8 @@
 //! UTF-8, other key types, cyclic tables, nesting deeper than 128 and a `__pairs` that fails are `conversion`
 //! errors. So is a result larger than `memory_mb` once converted (96 bytes per table entry plus each string's
 //! length, counted every time a string or table is reached, so a table of many references to one long string
-//! counts them all); converting also stops at the deadline. In the other direction, `null` is nil (a `null` array element leaves a hole), numbers that fit `i64`
-//! are integers, other numbers floats.
+//! counts them all); converting also stops at the deadline. In the other direction, `null` is nil (a `null` array
+//! element leaves a hole), numbers that fit `i64` are integers, other numbers floats.
 //!
 //! # `eval`
 //! The source is first compiled as `return <source>` (so `1 + 1` evaluates to `2`), and if that does not parse,

@@ -110,7 +110,8 @@ local function safe_collectgarbage(opt)
     -- The heap still holds what earlier uses left for the collector: under strict isolation, its size would
     -- tell one use about the previous one.
     if strict then
-      error("collectgarbage: option 'count' is not available under strict isolation (the heap's size depends on earlier uses)", 2)
+      error("collectgarbage: option 'count' is not available under strict isolation "
+        .. "(the heap's size depends on earlier uses)", 2)
     end
     return collectgarbage("count")
   end

@@ -51,8 +51,9 @@ impl Stopper {
             let runtime = std::ptr::with_exposed_provenance_mut::<qjs::JSRuntime>(address);
             // SAFETY: `runtime` is the address of this instance's runtime, with the provenance `attach` exposed,
             // and the runtime is alive: this runs in its interrupt handler (which the runtime owns, so it cannot run
-            // after the runtime is freed), on the thread running the runtime, inside QuickJS. `JS_SetMaxStackSize` only stores the size, and the stack limit
-            // derived from it, in the runtime, which QuickJS reads at its next stack check.
+            // after the runtime is freed), on the thread running the runtime, inside QuickJS. `JS_SetMaxStackSize`
+            // only stores the size, and the stack limit derived from it, in the runtime, which QuickJS reads at its
+            // next stack check.
             unsafe { qjs::JS_SetMaxStackSize(runtime, 1) }
             self.stopped.store(true, Ordering::Relaxed);
         }
