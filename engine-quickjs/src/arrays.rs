@@ -50,11 +50,17 @@ pub(crate) fn bound<'js>(ctx: &Ctx<'js>, max_length: u64) -> rquickjs::Result<()
                   this: This<Value<'js>>,
                   args: Rest<Value<'js>>|
                   -> rquickjs::Result<Value<'js>> {
-                let (key, original) = {
-                    let originals = ctx.userdata::<Originals<'js>>().ok_or_else(|| {
-                        Exception::throw_internal(&ctx, "the array methods' originals are gone")
-                    })?;
-                    (originals[0].clone(), originals[index + 1].clone())
+                let kept = ctx.userdata::<Originals<'js>>().and_then(|originals| {
+                    Some((
+                        originals.first()?.clone(),
+                        originals.get(index + 1)?.clone(),
+                    ))
+                });
+                let Some((key, original)) = kept else {
+                    return Err(Exception::throw_internal(
+                        &ctx,
+                        "the array methods' originals are gone",
+                    ));
                 };
                 check(&ctx, &this.0, max_length, name)?;
                 if spreads {
