@@ -52,17 +52,6 @@ fn the_timeout_cannot_be_swallowed() {
     }
 }
 
-/// Runs `f` on its own thread and fails the test if it has not returned within 60 s (a regression here would
-/// otherwise hang the test run).
-fn within_a_minute<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("{what}: still running after 60 s"))
-}
-
 #[test]
 fn to_be_closed_values_work_and_cannot_outlive_a_limit() {
     // Lua runs pending `__close` metamethods while it unwinds the error that stops a call, with its hooks
@@ -104,7 +93,7 @@ fn to_be_closed_values_work_and_cannot_outlive_a_limit() {
         let source = format!("{spin}{source}");
         let (e, mut vm) = common::vm("");
         let run = source.clone();
-        let (kind, broken) = within_a_minute(&source, move || {
+        let (kind, broken) = common::within_a_minute(&source, move || {
             let kind = e.eval(&mut vm, &run).map_err(|err| err.kind());
             (kind, e.is_broken(&mut vm))
         });
@@ -157,7 +146,7 @@ fn library_loops_that_a_number_sets_stop_at_the_deadline() {
     ] {
         let (e, mut vm) = common::vm("");
         let run = source.clone();
-        let kind = within_a_minute(&source, move || {
+        let kind = common::within_a_minute(&source, move || {
             e.eval(&mut vm, &run).map_err(|err| err.kind())
         });
         assert_eq!(kind, Err(ErrorKind::Timeout), "{source}");

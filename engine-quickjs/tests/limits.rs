@@ -63,6 +63,17 @@ fn timeout_cannot_be_swallowed() {
     }
 }
 
+/// Runs `f` on its own thread and fails the test if it has not returned within 60 s (a regression here would
+/// otherwise hang the test run).
+fn within_a_minute<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what}: still running after 60 s"))
+}
+
 #[test]
 fn a_timeout_swallowed_into_a_rejected_promise_still_ends_the_call() {
     // QuickJS turns the interruption inside a promise executor, a `Promise.try` callback or `Promise.all`'s
@@ -74,16 +85,12 @@ fn a_timeout_swallowed_into_a_rejected_promise_still_ends_the_call() {
         "Array.prototype.forEach.call({ length: 2 ** 53 - 1 }, () => new Promise(() => { for (;;) {} }))",
         "for (;;) { try { Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1); } catch (e) {} }",
     ] {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let (result, broken) = within_a_minute(source, move || {
             let engine = limited(small());
             let mut vm = engine.create().unwrap();
             let result = engine.eval(&mut vm, source).map_err(|e| e.kind());
-            let _ = tx.send((result, engine.is_broken(&mut vm)));
+            (result, engine.is_broken(&mut vm))
         });
-        let (result, broken) = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("{source}: still running after 60 s"));
         assert_eq!(result, Err(ErrorKind::Timeout), "{source}");
         assert!(broken, "{source}");
     }
@@ -107,19 +114,13 @@ fn native_array_loops_over_a_huge_length_are_refused() {
         "const a = []; a.length = 2 ** 32 - 1; a.join('')",
     ];
     for source in sources {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let result = within_a_minute(source, move || {
             let engine = limited(small());
             let mut vm = engine.create().unwrap();
-            let _ = tx.send(
-                engine
-                    .eval(&mut vm, source)
-                    .map_err(|e| (e.kind(), e.to_string())),
-            );
+            engine
+                .eval(&mut vm, source)
+                .map_err(|e| (e.kind(), e.to_string()))
         });
-        let result = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("{source}: still running after 60 s"));
         let (kind, message) = result.expect_err(source);
         assert_eq!(kind, ErrorKind::Exception, "{source}: {message}");
         assert!(message.contains("RangeError"), "{source}: {message}");

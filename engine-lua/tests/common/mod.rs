@@ -49,3 +49,14 @@ pub fn eval_err(engine: &LuaEngine, vm: &mut LuaVm, source: &str, kind: ErrorKin
         }
     }
 }
+
+/// Runs `f` on its own thread and fails the test if it has not returned within 60 s (a regression here would
+/// otherwise hang the test run).
+pub fn within_a_minute<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what}: still running after 60 s"))
+}
