@@ -421,6 +421,7 @@ impl BoaEngine {
     /// `new` creates (and drops) one instance, so a prelude that throws fails here with `exception` (or with
     /// `timeout`/`stack` when it runs past a limit).
     pub fn new(config: EngineConfig) -> Result<Self, ScriptError> {
+        config.isolation.require_not_snapshot("Boa")?;
         if config.limits.timeout.is_zero() {
             return Err(ScriptError::new(
                 ErrorKind::Internal,

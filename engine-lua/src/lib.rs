@@ -331,6 +331,7 @@ impl LuaEngine {
     /// `syntax` naming the line when the prelude does not parse; `internal` when a limit is zero (which would
     /// disable it).
     pub fn new(config: EngineConfig) -> Result<Self, ScriptError> {
+        config.isolation.require_not_snapshot("Lua")?;
         config.limits.validate().map_err(|e| {
             ScriptError::new(
                 ErrorKind::Internal,
@@ -779,7 +780,8 @@ impl ScriptEngine for LuaEngine {
         }
         let verify = self.config.verify_reset;
         let mismatch = match self.config.isolation {
-            Isolation::None => return Ok(()),
+            // Snapshot is refused by `new`.
+            Isolation::None | Isolation::Snapshot => return Ok(()),
             Isolation::Strict => {
                 let strict = vm.strict.as_ref().ok_or_else(|| {
                     ScriptError::new(ErrorKind::Internal, "strict isolation without its baseline")

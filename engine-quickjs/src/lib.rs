@@ -295,6 +295,7 @@ impl QuickJsEngine {
     /// - `syntax`: the prelude does not parse (the message names the line); `exception`: it throws.
     /// - `timeout`, `memory`, `stack`: the prelude or the lockdown ran past a limit.
     pub fn new(config: EngineConfig) -> Result<Self, ScriptError> {
+        config.isolation.require_not_snapshot("QuickJS")?;
         config.limits.validate().map_err(|e| {
             ScriptError::new(
                 ErrorKind::Internal,

@@ -40,11 +40,7 @@ fn run_time_syntax_errors_are_exceptions() {
 
 #[test]
 fn oversized_source_is_rejected_before_parsing() {
-    let engine = QuickJsEngine::new(EngineConfig {
-        max_source_bytes: 10,
-        ..EngineConfig::default()
-    })
-    .unwrap();
+    let engine = QuickJsEngine::new(EngineConfig::default().max_source_bytes(10)).unwrap();
     let mut vm = engine.create().unwrap();
     let err = engine.eval(&mut vm, "1 + 1 + 1 + 1").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Syntax);

@@ -15,10 +15,11 @@ function count() { preludeCounter += 1; return preludeCounter; }
 "#;
 
 fn engine(isolation: Isolation, verify_reset: bool) -> QuickJsEngine {
-    QuickJsEngine::new(EngineConfig {
-        verify_reset,
-        ..EngineConfig::new(PRELUDE).isolation(isolation)
-    })
+    QuickJsEngine::new(
+        EngineConfig::new(PRELUDE)
+            .isolation(isolation)
+            .verify_reset(verify_reset),
+    )
     .unwrap()
 }
 

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{ScriptEngine, Value};
 use crate::error::{EngineError, ErrorKind, panic_message};
+use crate::host::CallContext;
 
 /// Wraps an engine so that each instance runs on a dedicated thread. See the [module docs](self).
 pub struct Carrier<E: ScriptEngine> {
@@ -71,6 +72,17 @@ impl<E: ScriptEngine> Carrier<E> {
     /// The carried engine.
     pub fn engine(&self) -> &E {
         &self.engine
+    }
+
+    fn value(
+        &self,
+        vm: &mut CarriedVm<E>,
+        request: Request,
+    ) -> Result<Value, CarrierError<E::Error>> {
+        match self.ask(vm, request, self.timeout)? {
+            Response::Value(result) => result.map_err(CarrierError::Engine),
+            _ => Err(CarrierError::Lost),
+        }
     }
 
     fn ask(
@@ -140,8 +152,8 @@ impl<E: ScriptEngine> Drop for CarriedVm<E> {
 }
 
 enum Request {
-    Eval(String),
-    Call(String, Vec<Value>),
+    Eval(String, Option<CallContext>),
+    Call(String, Vec<Value>, Option<CallContext>),
     /// `is_broken`, then `reset` unless broken: one round trip per return to the pool.
     Recycle,
     Memory,
@@ -232,10 +244,7 @@ impl<E: ScriptEngine> ScriptEngine for Carrier<E> {
     }
 
     fn eval(&self, vm: &mut CarriedVm<E>, source: &str) -> Result<Value, Self::Error> {
-        match self.ask(vm, Request::Eval(source.to_owned()), self.timeout)? {
-            Response::Value(result) => result.map_err(CarrierError::Engine),
-            _ => Err(CarrierError::Lost),
-        }
+        self.value(vm, Request::Eval(source.to_owned(), None))
     }
 
     fn call(
@@ -244,14 +253,30 @@ impl<E: ScriptEngine> ScriptEngine for Carrier<E> {
         function: &str,
         args: &[Value],
     ) -> Result<Value, Self::Error> {
-        match self.ask(
+        self.value(vm, Request::Call(function.to_owned(), args.to_vec(), None))
+    }
+
+    /// The context travels with the request: the instance's thread runs the host functions, with no further hop.
+    fn eval_with(
+        &self,
+        vm: &mut CarriedVm<E>,
+        context: &CallContext,
+        source: &str,
+    ) -> Result<Value, Self::Error> {
+        self.value(vm, Request::Eval(source.to_owned(), Some(context.clone())))
+    }
+
+    fn call_with(
+        &self,
+        vm: &mut CarriedVm<E>,
+        context: &CallContext,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, Self::Error> {
+        self.value(
             vm,
-            Request::Call(function.to_owned(), args.to_vec()),
-            self.timeout,
-        )? {
-            Response::Value(result) => result.map_err(CarrierError::Engine),
-            _ => Err(CarrierError::Lost),
-        }
+            Request::Call(function.to_owned(), args.to_vec(), Some(context.clone())),
+        )
     }
 
     fn reset(&self, vm: &mut CarriedVm<E>) -> Result<(), Self::Error> {
@@ -320,9 +345,15 @@ fn serve<E: ScriptEngine>(
     }
     while let Ok(request) = recv_soon(requests, None) {
         let answer = catch_unwind(AssertUnwindSafe(|| match request {
-            Request::Eval(source) => Response::Value(engine.eval(&mut vm, &source)),
-            Request::Call(function, args) => {
+            Request::Eval(source, None) => Response::Value(engine.eval(&mut vm, &source)),
+            Request::Eval(source, Some(context)) => {
+                Response::Value(engine.eval_with(&mut vm, &context, &source))
+            }
+            Request::Call(function, args, None) => {
                 Response::Value(engine.call(&mut vm, &function, &args))
+            }
+            Request::Call(function, args, Some(context)) => {
+                Response::Value(engine.call_with(&mut vm, &context, &function, &args))
             }
             Request::Recycle => Response::Recycled(if engine.is_broken(&mut vm) {
                 Err(RecycleFailure::Broken)

@@ -23,6 +23,11 @@ pub enum Isolation {
     Scrub,
     /// No reset, for trusted code that wants state to persist between uses.
     None,
+    /// Every use starts from a byte-identical copy of the instance as it was after creation (the prelude run):
+    /// nothing a use does is visible to the next, by construction, and nothing is frozen. Only engines that can
+    /// restore a memory image give it (engine-wasm); the others refuse it when they are built
+    /// ([`Isolation::require_not_snapshot`]).
+    Snapshot,
 }
 
 impl Isolation {
@@ -32,7 +37,26 @@ impl Isolation {
             Isolation::Strict => "strict",
             Isolation::Scrub => "scrub",
             Isolation::None => "none",
+            Isolation::Snapshot => "snapshot",
         }
+    }
+
+    /// For engines that cannot restore a memory image: refuses [`Isolation::Snapshot`] with a configuration error
+    /// that names `engine` and the engines that can give it.
+    ///
+    /// # Errors
+    /// When `self` is [`Isolation::Snapshot`].
+    pub fn require_not_snapshot(self, engine: &str) -> Result<(), ConfigError> {
+        if self == Isolation::Snapshot {
+            return Err(ConfigError::invalid(
+                "isolation",
+                format!(
+                    "the {engine} engine cannot give \"snapshot\" isolation (only the wasm engine can); \
+                     use \"strict\", \"scrub\" or \"none\""
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -49,9 +73,10 @@ impl std::str::FromStr for Isolation {
             "strict" => Ok(Isolation::Strict),
             "scrub" => Ok(Isolation::Scrub),
             "none" => Ok(Isolation::None),
+            "snapshot" => Ok(Isolation::Snapshot),
             other => Err(ConfigError::invalid(
                 "isolation",
-                format!("expected \"strict\", \"scrub\" or \"none\", got {other:?}"),
+                format!("expected \"strict\", \"scrub\", \"none\" or \"snapshot\", got {other:?}"),
             )),
         }
     }

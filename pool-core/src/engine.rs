@@ -1,9 +1,11 @@
 //! The [`ScriptEngine`] trait: what a backend implements to be pooled.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Isolation, Limits, PoolConfig};
 use crate::error::EngineError;
+use crate::host::{CallContext, HostApi};
 
 /// An engine-neutral value passed to and returned from scripts.
 ///
@@ -106,6 +108,38 @@ pub trait ScriptEngine: Send + Sync + 'static {
     fn call(&self, vm: &mut Self::Vm, function: &str, args: &[Value])
     -> Result<Value, Self::Error>;
 
+    /// [`eval`](ScriptEngine::eval) with `context` current for the host functions it calls (see
+    /// [`host`](crate::host)); the context is gone when this returns. The default ignores the context: an engine
+    /// without host functions has nothing that could see it.
+    ///
+    /// # Errors
+    /// As for [`eval`](ScriptEngine::eval).
+    fn eval_with(
+        &self,
+        vm: &mut Self::Vm,
+        context: &CallContext,
+        source: &str,
+    ) -> Result<Value, Self::Error> {
+        let _ = context;
+        self.eval(vm, source)
+    }
+
+    /// [`call`](ScriptEngine::call) with `context` current for the host functions it calls; as
+    /// [`eval_with`](ScriptEngine::eval_with).
+    ///
+    /// # Errors
+    /// As for [`call`](ScriptEngine::call).
+    fn call_with(
+        &self,
+        vm: &mut Self::Vm,
+        context: &CallContext,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, Self::Error> {
+        let _ = context;
+        self.call(vm, function, args)
+    }
+
     /// Makes the instance ready for the next, unrelated use (the isolation policy). Called by the pool whenever an
     /// instance is returned.
     ///
@@ -130,6 +164,7 @@ pub trait ScriptEngine: Send + Sync + 'static {
 ///
 /// Adapters take this one type so that a `[vm_pool]` section configures every backend the same way.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EngineConfig {
     /// Source run once in every new instance, typically defining the handlers. Default: empty.
     pub prelude: String,
@@ -145,6 +180,9 @@ pub struct EngineConfig {
     /// Longest source `eval` accepts, in bytes; longer source fails with a `syntax` error before parsing. The
     /// prelude is not limited. Default: 4 MiB.
     pub max_source_bytes: usize,
+    /// The host functions, modules and console every instance gets. Default: [`HostApi::new`] (`console` and
+    /// `vmpool.context()` only).
+    pub host: Arc<HostApi>,
 }
 
 impl Default for EngineConfig {
@@ -156,6 +194,7 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             verify_reset: true,
             max_source_bytes: 4 * 1024 * 1024,
+            host: Arc::new(HostApi::new()),
         }
     }
 }
@@ -200,10 +239,31 @@ impl EngineConfig {
         self
     }
 
+    /// Sets the host functions, modules and console of every instance.
+    #[must_use]
+    pub fn host(mut self, host: HostApi) -> Self {
+        self.host = Arc::new(host);
+        self
+    }
+
     /// Sets the prelude's name in error messages.
     #[must_use]
     pub fn prelude_name(mut self, name: impl Into<String>) -> Self {
         self.prelude_name = name.into();
+        self
+    }
+
+    /// Sets whether `reset` re-checks the baseline.
+    #[must_use]
+    pub fn verify_reset(mut self, verify: bool) -> Self {
+        self.verify_reset = verify;
+        self
+    }
+
+    /// Sets the largest source `eval` accepts, in bytes.
+    #[must_use]
+    pub fn max_source_bytes(mut self, bytes: usize) -> Self {
+        self.max_source_bytes = bytes;
         self
     }
 }

@@ -5,6 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::engine::{ScriptEngine, Value};
 use crate::error::EngineError;
+use crate::host::CallContext;
 use crate::metrics::DestroyReason;
 use crate::pool::{Inner, Slot};
 use crate::sync::lock;
@@ -90,6 +91,41 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
         let result = self.pool.engine.call(&mut slot.vm, function, args);
+        self.note(result)
+    }
+
+    /// [`eval`](PooledVm::eval) with `context` as the current request for the host functions the script calls
+    /// (the Go guide's `AcquireVM(c)`); see [`host`](crate::host). The context is gone when this returns.
+    ///
+    /// # Errors
+    /// As for [`eval`](PooledVm::eval).
+    pub fn eval_with(&mut self, context: &CallContext, source: &str) -> Result<Value, E::Error> {
+        let slot = self
+            .slot
+            .as_mut()
+            .expect("a PooledVm holds its VM until it is dropped");
+        let result = self.pool.engine.eval_with(&mut slot.vm, context, source);
+        self.note(result)
+    }
+
+    /// [`call`](PooledVm::call) with `context` as the current request for the host functions the script calls.
+    ///
+    /// # Errors
+    /// As for [`eval`](PooledVm::eval).
+    pub fn call_with(
+        &mut self,
+        context: &CallContext,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, E::Error> {
+        let slot = self
+            .slot
+            .as_mut()
+            .expect("a PooledVm holds its VM until it is dropped");
+        let result = self
+            .pool
+            .engine
+            .call_with(&mut slot.vm, context, function, args);
         self.note(result)
     }
 

@@ -54,3 +54,18 @@ pub const SCRUB: &str = include_str!("js/scrub.js");
 /// extensibility and the state of the core built-ins (still frozen if they were; otherwise the same number of own
 /// keys) match the baseline, or a message naming the first difference. It does not compare global values.
 pub const FINGERPRINT: &str = include_str!("js/fingerprint.js");
+
+/// The module loader of the host API ([`crate::host`]): a function expression. An adapter calls it once per
+/// instance, before the prelude, with an array of `[name, kind, value]` entries, one per module registered for
+/// JavaScript: kind `"javascript"` with the function evaluated from [`MODULE_PREFIX`] + source +
+/// [`MODULE_SUFFIX`], or kind `"namespace"` with the namespace object. It evaluates every module once (in order; a
+/// module's own `require` of another loads that one first, and a cycle sees the partial exports, as in Node) and
+/// returns `require`, which the adapter makes the global `require`. An unknown name throws an `Error` with code
+/// `MODULE_NOT_FOUND`.
+pub const REQUIRE: &str = include_str!("js/require.js");
+
+/// Put before a JavaScript module's source to make it a function of `module`, `exports` and `require`.
+pub const MODULE_PREFIX: &str = "(function (module, exports, require) {";
+
+/// Put after a JavaScript module's source (on a line of its own, so that a trailing line comment cannot swallow it).
+pub const MODULE_SUFFIX: &str = "\n})";
