@@ -60,6 +60,20 @@ macro_rules! hostile {
             }
 
             #[test]
+            fn host() {
+                assert_survives(&name("host"), CHILD_LIMIT, || {
+                    let e = &$engine;
+                    let config = pool_core::EngineConfig::new(vmpool_tests::prelude(e.lang))
+                        .limits(e.hostile_limits())
+                        .host(vmpool_tests::host::hostile_api());
+                    let pool = e.pool_with(1, config);
+                    let mut failures = e.run_cases(&pool, vmpool_tests::host::HOSTILE_CASES);
+                    failures.extend(e.run_cases(&pool, vmpool_tests::host::CATCHABLE_CASES));
+                    report(e.name, "host", &failures);
+                });
+            }
+
+            #[test]
             fn lua_pattern_backtracking() {
                 assert_survives(&name("lua_pattern_backtracking"), CHILD_LIMIT, || {
                     let e = &$engine;
