@@ -3,21 +3,30 @@
 //! The "engine" here is a tiny calculator with variables (`x = 2 * 21`, `x + 1`), defined outside the workspace's
 //! adapters. Its instances keep variables between statements of one use; `reset` clears them between uses.
 //!
+//! It also honours the host API: `!name a b` calls the host function `name` registered in the engine's
+//! [`HostApi`] with the numbers `a` and `b`, through the instance's [`HostSession`], which gives the host function
+//! the current request's [`CallContext`] (from `call_with`/`eval_with`), the deadline, and panic containment.
+//!
 //! Run with `cargo run -p vmpool --example custom_engine`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
+use vmpool::host::{CallContext, HostApi, HostFailure, HostSession};
 use vmpool::{ErrorKind, Pool, PoolConfig, PooledVm, ScriptEngine, ScriptError, Value};
 
-/// The factory: shared by every thread. Holds what all instances share (here, predefined constants).
+/// The factory: shared by every thread. Holds what all instances share (here, predefined constants and the host
+/// functions).
 struct Calculator {
     constants: HashMap<String, f64>,
+    host: Arc<HostApi>,
 }
 
-/// One instance: its variables.
-#[derive(Default)]
+/// One instance: its variables, and its link to the host functions.
 struct CalcVm {
     vars: HashMap<String, f64>,
+    session: Arc<HostSession>,
 }
 
 impl Calculator {
@@ -34,8 +43,40 @@ impl Calculator {
             })
     }
 
+    /// `!name a b`: a host call. A host error is this engine's exception; a fatal failure (a panic, the deadline)
+    /// is reported by `finish` in `run`, whatever this returns.
+    fn host_call(&self, vm: &CalcVm, name: &str, args: &[&str]) -> Result<f64, ScriptError> {
+        let index = self
+            .host
+            .functions()
+            .iter()
+            .position(|f| f.path() == name)
+            .ok_or_else(|| {
+                ScriptError::new(ErrorKind::Exception, format!("no host function {name}"))
+            })?;
+        let args = args
+            .iter()
+            .map(|a| self.value(vm, a).map(Value::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        match vm.session.invoke(index, args) {
+            Ok(value) => value.as_f64().ok_or_else(|| {
+                ScriptError::new(
+                    ErrorKind::Conversion,
+                    format!("{name} returned {value}, not a number"),
+                )
+            }),
+            Err(HostFailure::Thrown(e)) => {
+                Err(ScriptError::new(ErrorKind::Exception, e.to_string()))
+            }
+            Err(HostFailure::Fatal(e)) => Err(e),
+        }
+    }
+
     fn expression(&self, vm: &CalcVm, source: &str) -> Result<f64, ScriptError> {
         let tokens: Vec<&str> = source.split_whitespace().collect();
+        if let Some(name) = tokens.first().and_then(|t| t.strip_prefix('!')) {
+            return self.host_call(vm, name, &tokens[1..]);
+        }
         match tokens.as_slice() {
             [a] => self.value(vm, a),
             [a, op, b] => {
@@ -59,15 +100,21 @@ impl Calculator {
     }
 }
 
-impl ScriptEngine for Calculator {
-    type Vm = CalcVm;
-    type Error = ScriptError;
-
-    fn create(&self) -> Result<CalcVm, ScriptError> {
-        Ok(CalcVm::default())
+impl Calculator {
+    /// One operation with `context` current for host functions; the context is cleared when `active` drops.
+    fn run(
+        &self,
+        vm: &mut CalcVm,
+        context: Option<&CallContext>,
+        op: impl FnOnce(&Self, &mut CalcVm) -> Result<Value, ScriptError>,
+    ) -> Result<Value, ScriptError> {
+        let session = Arc::clone(&vm.session);
+        let active = session.enter(context, Duration::from_secs(1));
+        let result = op(self, vm);
+        active.finish(result)
     }
 
-    fn eval(&self, vm: &mut CalcVm, source: &str) -> Result<Value, ScriptError> {
+    fn statement(&self, vm: &mut CalcVm, source: &str) -> Result<Value, ScriptError> {
         let result = match source.split_once('=') {
             Some((name, expr)) => {
                 let value = self.expression(vm, expr)?;
@@ -77,6 +124,32 @@ impl ScriptEngine for Calculator {
             None => self.expression(vm, source)?,
         };
         Ok(Value::from(result))
+    }
+}
+
+impl ScriptEngine for Calculator {
+    type Vm = CalcVm;
+    type Error = ScriptError;
+
+    fn create(&self) -> Result<CalcVm, ScriptError> {
+        Ok(CalcVm {
+            vars: HashMap::new(),
+            session: HostSession::new(Arc::clone(&self.host), 1 << 20),
+        })
+    }
+
+    fn eval(&self, vm: &mut CalcVm, source: &str) -> Result<Value, ScriptError> {
+        self.run(vm, None, |engine, vm| engine.statement(vm, source))
+    }
+
+    /// The request's context is current while the statement runs, so host functions see it.
+    fn eval_with(
+        &self,
+        vm: &mut CalcVm,
+        context: &CallContext,
+        source: &str,
+    ) -> Result<Value, ScriptError> {
+        self.run(vm, Some(context), |engine, vm| engine.statement(vm, source))
     }
 
     fn call(&self, vm: &mut CalcVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
@@ -101,8 +174,19 @@ impl ScriptEngine for Calculator {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = PoolConfig::from_toml("[vm_pool]\nmax_size = 4\npreload_size = 2\n")?;
+    // Host functions: registered once, engine-neutral; a typed one reads the request's data.
+    let host = HostApi::new()
+        .function("hypot", |_call, (a, b): (f64, f64)| Ok(a.hypot(b)))
+        .function("discount", |call, (price,): (f64,)| {
+            let rate = call
+                .context()
+                .and_then(|c| c.data()["discount"].as_f64())
+                .unwrap_or(0.0);
+            Ok(price * (1.0 - rate))
+        });
     let engine = Calculator {
         constants: HashMap::from([("pi".to_owned(), std::f64::consts::PI)]),
+        host: Arc::new(host),
     };
     let pool = Pool::new(engine, config)?;
 
@@ -123,6 +207,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(err.kind(), ErrorKind::Exception);
     println!("use 2: {err}");
 
+    // Host calls: the request's context reaches the host function during `eval_with` only.
+    {
+        let mut vm = pool.acquire()?;
+        assert_eq!(vm.eval("!hypot 3 4")?, Value::from(5.0));
+        let ctx = CallContext::new("req-1").with_data(serde_json::json!({ "discount": 0.25 }));
+        assert_eq!(vm.eval_with(&ctx, "!discount 100")?, Value::from(75.0));
+        assert_eq!(vm.eval("!discount 100")?, Value::from(100.0));
+        println!(
+            "host calls: hypot 3 4 = 5, discount 100 = 75 with the request's context, 100 without"
+        );
+    }
+
     // Several threads share the pool.
     std::thread::scope(|s| {
         for t in 0..8 {
@@ -139,7 +235,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let metrics = pool.metrics();
     println!("{metrics}");
-    assert_eq!(metrics.total_uses, 802);
+    assert_eq!(metrics.total_uses, 803);
     assert_eq!(metrics.script_errors, 1);
     assert!(metrics.created <= 4);
     Ok(())
