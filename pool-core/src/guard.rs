@@ -7,9 +7,8 @@ use crate::engine::{ScriptEngine, Value};
 use crate::error::EngineError;
 use crate::host::CallContext;
 use crate::metrics::DestroyReason;
-use crate::pool::{Inner, Slot};
-use crate::sync::lock;
-use crate::sync::{Arc, Ordering};
+use crate::pool::inner::{Inner, Slot};
+use crate::sync::Arc;
 
 /// An instance lent by a [`Pool`](crate::Pool). Derefs to the engine's instance; dropping it returns the instance.
 ///
@@ -77,7 +76,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine.eval(&mut slot.vm, source);
+        let result = self.pool.engine().eval(&mut slot.vm, source);
         self.note(result)
     }
 
@@ -90,7 +89,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine.call(&mut slot.vm, function, args);
+        let result = self.pool.engine().call(&mut slot.vm, function, args);
         self.note(result)
     }
 
@@ -104,7 +103,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine.eval_with(&mut slot.vm, context, source);
+        let result = self.pool.engine().eval_with(&mut slot.vm, context, source);
         self.note(result)
     }
 
@@ -124,14 +123,14 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .expect("a PooledVm holds its VM until it is dropped");
         let result = self
             .pool
-            .engine
+            .engine()
             .call_with(&mut slot.vm, context, function, args);
         self.note(result)
     }
 
     fn note(&mut self, result: Result<Value, E::Error>) -> Result<Value, E::Error> {
         if let Err(error) = &result {
-            self.pool.script_errors.fetch_add(1, Ordering::Relaxed);
+            self.pool.count_script_error();
             if error.kind().taints_instance() {
                 self.slot_mut().tag.set_taint(DestroyReason::Tainted);
             }
@@ -164,12 +163,12 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
 
     /// A number that identifies the instance within its pool.
     pub fn id(this: &Self) -> u64 {
-        lock(&this.pool.state).book(this.slot().tag).id
+        this.pool.instance_id(this.slot().tag)
     }
 
     /// The engine (factory) of the pool the instance came from.
     pub fn engine(this: &Self) -> &E {
-        &this.pool.engine
+        this.pool.engine()
     }
 }
 
@@ -205,7 +204,7 @@ impl<E: ScriptEngine> Drop for PooledVm<'_, E> {
         let reason = match tag.taint() {
             Some(reason) => Some(reason),
             None if std::thread::panicking() => Some(DestroyReason::Tainted),
-            None => check_and_reset(&self.pool.engine, &mut vm),
+            None => check_and_reset(self.pool.engine(), &mut vm),
         };
         self.pool.release(vm, tag, reason);
     }

@@ -49,7 +49,6 @@ pub mod engine;
 pub mod error;
 mod guard;
 pub mod host;
-mod idle;
 pub mod js;
 pub mod metrics;
 mod pool;

@@ -54,10 +54,49 @@ pub(crate) fn thread_index() -> usize {
 
 /// Parking of a thread that waits for an instance.
 pub(crate) mod thread {
+    use std::task::{Wake, Waker};
+
     #[cfg(loom)]
-    pub(crate) use loom::thread::{Thread, current};
+    use loom::thread::{Thread, current};
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{Thread, current};
+    use std::thread::{Thread, current};
+
+    /// Unparks the thread it was made on.
+    struct Unparker(Thread);
+
+    impl Wake for Unparker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    #[cfg(not(loom))]
+    std::thread_local! {
+        static WAKER: Waker = Waker::from(std::sync::Arc::new(Unparker(current())));
+    }
+
+    #[cfg(loom)]
+    loom::thread_local! {
+        static WAKER: Waker = Waker::from(std::sync::Arc::new(Unparker(current())));
+    }
+
+    /// Runs `f` with a waker that unparks the calling thread (made once per thread, so a wait allocates nothing;
+    /// a fresh one while the thread's locals are being destroyed).
+    #[cfg(not(loom))]
+    pub(crate) fn with_waker<R>(f: impl FnOnce(&Waker) -> R) -> R {
+        let waker = WAKER
+            .try_with(Waker::clone)
+            .unwrap_or_else(|_| Waker::from(std::sync::Arc::new(Unparker(current()))));
+        f(&waker)
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn with_waker<R>(f: impl FnOnce(&Waker) -> R) -> R {
+        WAKER.with(f)
+    }
 
     /// Parks until unparked or `timeout` passes. Under loom, time does not pass: the models only wait for events.
     #[cfg(not(loom))]
@@ -68,6 +107,34 @@ pub(crate) mod thread {
     #[cfg(loom)]
     pub(crate) fn park_timeout(_timeout: std::time::Duration) {
         loom::thread::park();
+    }
+}
+
+/// The async acquire's timer: `futures_timer` normally. Under loom time does not pass (as for
+/// [`thread::park_timeout`]), so the timer never fires and holds no waker: the models only wait for events.
+#[cfg(not(loom))]
+pub(crate) use futures_timer::Delay;
+
+/// A timer that never fires (loom).
+#[cfg(loom)]
+#[derive(Debug)]
+pub(crate) struct Delay;
+
+#[cfg(loom)]
+impl Delay {
+    pub(crate) fn new(_timeout: std::time::Duration) -> Self {
+        Delay
+    }
+}
+
+#[cfg(loom)]
+impl std::future::Future for Delay {
+    type Output = ();
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        std::task::Poll::Pending
     }
 }
 

@@ -135,3 +135,51 @@ fn discard_frees_capacity_for_a_waiter() {
         balanced(&pool);
     });
 }
+
+/// Capacity 1, lazy creation, the first creation fails: the failure gives the capacity back to the other thread
+/// (waiting or not), which creates anew. Exactly one of the two acquires fails; nothing is left reserved.
+#[test]
+fn a_failed_creation_hands_its_capacity_to_the_other_caller() {
+    loom::model(|| {
+        let (pool, faults) = pool(1, 0);
+        faults
+            .fail_create_nth
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        let p = pool.clone();
+        let t = thread::spawn(move || p.acquire().map(drop));
+        let here = pool.acquire().map(drop);
+        let there = t.join().unwrap();
+        let failed = [&here, &there]
+            .iter()
+            .filter(|r| matches!(r, Err(PoolError::Create(_))))
+            .count();
+        assert_eq!(failed, 1, "{here:?} {there:?}");
+        assert!(here.is_ok() || there.is_ok());
+        let m = pool.metrics();
+        assert_eq!((m.creating, m.created, m.create_errors), (0, 1, 1));
+        balanced(&pool);
+    });
+}
+
+/// Capacity 1: an async and a blocking caller wait on the same state machine; a release serves one, whose
+/// release serves the other. Both finish and count alike.
+#[test]
+fn an_async_and_a_blocking_caller_share_one_instance() {
+    loom::model(|| {
+        let (pool, faults) = pool(1, 1);
+        let held = pool.acquire().unwrap();
+        let p = pool.clone();
+        let blocking = thread::spawn(move || drop(p.acquire().unwrap()));
+        let p = pool.clone();
+        let asynchronous =
+            thread::spawn(move || drop(loom::future::block_on(p.acquire_async()).unwrap()));
+        drop(held);
+        blocking.join().unwrap();
+        asynchronous.join().unwrap();
+        let m = pool.metrics();
+        assert_eq!((m.created, m.total_uses, m.in_use, m.waiting), (1, 3, 0, 0));
+        assert!(m.waits <= 2 && m.wait_timeouts == 0);
+        drop(pool);
+        assert_eq!(faults.live(), 0);
+    });
+}

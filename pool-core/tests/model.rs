@@ -2,6 +2,7 @@
 //! invariants and the model's predictions checked after every step. Time is a manual clock.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
@@ -19,6 +20,10 @@ const MAX_USES: u64 = 4;
 #[derive(Clone, Debug)]
 enum Op {
     TryAcquire,
+    /// `acquire_timeout` of 1 ms on a full pool: the blocking driver waits, then times out.
+    AcquireWithin,
+    /// `acquire_async` polled once; a future that would wait is dropped (cancelled).
+    AcquireAsync,
     Release(usize),
     Discard(usize),
     PanicWhileHeld(usize),
@@ -34,6 +39,8 @@ enum Op {
 enum Outcome {
     Got(u64),
     Exhausted,
+    /// An async acquire queued because the pool was full (and was then cancelled).
+    Queued,
     Closed,
     CreateFailed,
 }
@@ -50,6 +57,9 @@ struct Model {
     created: u64,
     destroyed: [u64; 9],
     total_uses: u64,
+    /// Acquires that waited, and those of them that timed out.
+    waits: u64,
+    wait_timeouts: u64,
     fail_create: bool,
     fail_reset: bool,
     last: Option<Outcome>,
@@ -125,6 +135,8 @@ impl ReferenceStateMachine for Reference {
         let n = state.held.len().max(1);
         prop_oneof![
             6 => Just(Op::TryAcquire),
+            1 => Just(Op::AcquireWithin),
+            2 => Just(Op::AcquireAsync),
             4 => (0..n).prop_map(Op::Release),
             1 => (0..n).prop_map(Op::Discard),
             1 => (0..n).prop_map(Op::PanicWhileHeld),
@@ -141,6 +153,10 @@ impl ReferenceStateMachine for Reference {
     fn preconditions(state: &Model, op: &Op) -> bool {
         match op {
             Op::Release(i) | Op::Discard(i) | Op::PanicWhileHeld(i) => *i < state.held.len(),
+            // Only when it must wait: the guard it would return borrows the pool and could not be kept.
+            Op::AcquireWithin => {
+                !state.closed && state.idle.is_empty() && state.total() >= state.max_size
+            }
             _ => true,
         }
     }
@@ -148,7 +164,7 @@ impl ReferenceStateMachine for Reference {
     fn apply(mut m: Model, op: &Op) -> Model {
         m.last = None;
         match op {
-            Op::TryAcquire => {
+            Op::TryAcquire | Op::AcquireWithin | Op::AcquireAsync => {
                 let outcome = if m.closed {
                     Outcome::Closed
                 } else if let Some((id, _, uses)) = m.idle.pop_back() {
@@ -165,7 +181,19 @@ impl ReferenceStateMachine for Reference {
                         None => Outcome::CreateFailed,
                     }
                 } else {
-                    Outcome::Exhausted
+                    // Full: the callers that may wait count a wait.
+                    match op {
+                        Op::TryAcquire => Outcome::Exhausted,
+                        Op::AcquireWithin => {
+                            m.waits += 1;
+                            m.wait_timeouts += 1;
+                            Outcome::Exhausted
+                        }
+                        _ => {
+                            m.waits += 1;
+                            Outcome::Queued
+                        }
+                    }
                 };
                 m.last = Some(outcome);
             }
@@ -211,6 +239,27 @@ impl ReferenceStateMachine for Reference {
             Op::FailReset(b) => m.fail_reset = *b,
         }
         m
+    }
+}
+
+/// Polls `acquire_async` once. Ready: its result. Queued (the pool is full): the future is dropped, and the
+/// result is `Exhausted`. Creating on its thread: waited for.
+fn acquire_async_once(
+    pool: &Pool<FakeEngine>,
+) -> Result<PooledVm<'static, FakeEngine>, PoolError<pool_core::ScriptError>> {
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = Box::pin(pool.acquire_async());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending if pool.metrics().waiting == 1 => {
+            drop(fut);
+            Err(PoolError::Exhausted {
+                max_size: pool.metrics().max_size,
+                waited: Duration::ZERO,
+            })
+        }
+        std::task::Poll::Pending => futures::executor::block_on(fut),
     }
 }
 
@@ -260,12 +309,27 @@ impl StateMachineTest for PoolTest {
 
     fn apply(mut s: Sut, m: &Model, op: Op) -> Sut {
         match op {
-            Op::TryAcquire => {
-                let outcome = match s.pool.try_acquire_owned() {
+            Op::TryAcquire | Op::AcquireWithin | Op::AcquireAsync => {
+                let result = match op {
+                    Op::TryAcquire => s.pool.try_acquire_owned(),
+                    Op::AcquireWithin => {
+                        // A zero timeout first: never a wait.
+                        assert!(s.pool.acquire_timeout(Duration::ZERO).is_err());
+                        match s.pool.acquire_timeout(Duration::from_millis(1)) {
+                            Ok(vm) => panic!("a full pool lent instance {}", PooledVm::id(&vm)),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    _ => acquire_async_once(&s.pool),
+                };
+                let outcome = match result {
                     Ok(vm) => {
                         let id = PooledVm::id(&vm);
                         s.held.push(vm);
                         Outcome::Got(id)
+                    }
+                    Err(PoolError::Exhausted { .. }) if matches!(op, Op::AcquireAsync) => {
+                        Outcome::Queued
                     }
                     Err(PoolError::Exhausted { .. }) => Outcome::Exhausted,
                     Err(PoolError::Closed) => Outcome::Closed,
@@ -307,6 +371,10 @@ impl StateMachineTest for PoolTest {
         assert_eq!(got.total_uses, m.total_uses);
         assert_eq!(got.max_size, m.max_size);
         assert_eq!(got.closed, m.closed);
+        assert_eq!(
+            (got.waits, got.wait_timeouts, got.waiting),
+            (m.waits, m.wait_timeouts, 0)
+        );
         for r in DestroyReason::ALL {
             assert_eq!(
                 got.destroyed.get(r),

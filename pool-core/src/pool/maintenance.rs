@@ -5,29 +5,44 @@
 
 use std::time::{Duration, Instant};
 
+use super::inner::{Creation, Inner, Owner};
+use super::state::State;
 use crate::engine::ScriptEngine;
 use crate::error::PoolError;
 use crate::metrics::DestroyReason;
-use crate::pool::{Handle, Inner, MaintenanceReport};
-use crate::sync::lock;
+
+/// What one maintenance pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MaintenanceReport {
+    /// Idle instances removed after `idle_timeout`.
+    pub evicted_idle: usize,
+    /// Idle instances removed after `max_lifetime`.
+    pub evicted_lifetime: usize,
+    /// Instances created to refill the warm floor.
+    pub created: usize,
+    /// Guards newly reported as leaked.
+    pub leaks_reported: usize,
+}
 
 impl<E: ScriptEngine> Inner<E> {
-    pub(crate) fn run_maintenance(&self) -> MaintenanceReport {
+    /// One pass: evicts by lifetime and idle time, reports leaks, then refills the warm floor.
+    pub(super) fn run_maintenance(&self) -> MaintenanceReport {
         let now = self.clock.now();
         let now_stamp = self.stamp(now);
         let mut report = MaintenanceReport::default();
-        let mut st = lock(&self.state);
-        if st.closed {
+        let mut st = self.state();
+        if st.is_closed() {
             return report;
         }
         let mut evicted = Vec::new();
-        let mut shards = self.lock_shards();
+        let mut shards = self.shards.lock_all();
         // Past max_lifetime: always, even below the floor (the floor is refilled below).
         for shard in &mut shards {
             let mut i = 0;
             while let Some(tag) = shard.idle.get(i).map(|slot| slot.tag) {
                 if st.book(tag).expires_at.reached_by(now_stamp) {
-                    st.close_book(tag);
+                    st.destroy(tag, DestroyReason::Lifetime);
                     evicted.extend(shard.idle.remove(i));
                     report.evicted_lifetime += 1;
                 } else {
@@ -40,19 +55,14 @@ impl<E: ScriptEngine> Inner<E> {
         // idle_timeout alone would say.
         for shard in &shards {
             for i in 0..shard.idle.len() {
-                let Some(tag) = shard.idle.get(i).map(|slot| slot.tag) else {
-                    break;
-                };
-                let book = st.book(tag);
-                if book.idle_since.is_none() || book.idle_uses != tag.uses {
-                    book.idle_since = now_stamp;
-                    book.idle_uses = tag.uses;
+                if let Some(tag) = shard.idle.get(i).map(|slot| slot.tag) {
+                    st.book(tag).note_idle(tag.uses, now_stamp);
                 }
             }
         }
         // Idle too long: the longest idle of each shard first, never below the warm floor.
         let floor = self.floor(&st);
-        let idle_timeout = self.config.idle_timeout;
+        let idle_timeout = self.config().idle_timeout;
         'shards: for shard in &mut shards {
             while st.total() > floor {
                 let Some(tag) = shard.idle.get(0).map(|slot| slot.tag) else {
@@ -61,89 +71,70 @@ impl<E: ScriptEngine> Inner<E> {
                 if st.book(tag).idle_since.elapsed_at(now_stamp) <= idle_timeout {
                     continue 'shards;
                 }
-                st.close_book(tag);
+                st.destroy(tag, DestroyReason::Idle);
                 evicted.extend(shard.idle.remove(0));
                 report.evicted_idle += 1;
             }
         }
         drop(shards);
-        st.destroyed
-            .add(DestroyReason::Lifetime, report.evicted_lifetime as u64);
-        st.destroyed
-            .add(DestroyReason::Idle, report.evicted_idle as u64);
         report.leaks_reported = self.report_leaks(&mut st, now);
         drop(st);
         drop(evicted);
-        report.created = self.refill_counting();
+        report.created = self.refill().0;
         report
     }
 
-    /// Creates instances until the warm floor is reached; returns the first creation error.
-    pub(crate) fn refill(&self) -> Option<PoolError<E::Error>> {
-        let mut st = lock(&self.state);
-        if st.closed {
-            return None;
+    /// Creates instances until the warm floor is reached; returns how many it made and the first creation error.
+    /// The capacity for all of them is reserved at once, so that acquires meanwhile see it taken; what a failure
+    /// leaves unused is cancelled and offered to waiters.
+    pub(super) fn refill(&self) -> (usize, Option<PoolError<E::Error>>) {
+        let mut st = self.state();
+        if st.is_closed() {
+            return (0, None);
         }
-        let need = self.floor(&st).saturating_sub(st.total());
-        st.creating += need;
+        let floor = self.floor(&st);
+        let reservations = st.reserve_up_to(floor);
         drop(st);
-        let mut first_error = None;
-        for made in 0..need {
-            match self.create_reserved() {
-                Ok(vm) => {
-                    let mut st = lock(&self.state);
-                    st.creating -= 1;
-                    st.created += 1;
-                    // Closed, or shrunk by `resize` while this instance was being made: it does not fit.
-                    let unwanted = if st.closed {
-                        Some(DestroyReason::Closed)
-                    } else if st.total() >= st.max_size {
-                        Some(DestroyReason::Resized)
-                    } else {
-                        None
-                    };
-                    if let Some(reason) = unwanted {
-                        st.destroyed.add(reason, 1);
-                        drop(st);
-                        drop(vm);
-                        continue;
-                    }
-                    let slot = self.admit(&mut st, vm, 0);
-                    self.push_home(slot);
-                    let waker = self.wake_one(&mut st);
-                    self.refresh_attention(&mut st);
-                    drop(st);
-                    if let Some(waker) = waker {
-                        waker.wake();
-                    }
-                }
-                Err(error) => {
-                    // Release the reservations not used yet.
-                    let rest = need - made - 1;
-                    let mut st = lock(&self.state);
-                    st.creating -= rest;
-                    drop(st);
-                    first_error = Some(error);
-                    break;
-                }
+        let mut creations: Vec<Creation<'_, E>> = reservations
+            .into_iter()
+            .map(|reservation| Creation::new(self, reservation))
+            .collect();
+        let mut made = 0;
+        while let Some(mut creation) = creations.pop() {
+            let vm = match creation.create() {
+                Ok(vm) => vm,
+                // The remaining creations are cancelled as they are dropped.
+                Err(error) => return (made, Some(error)),
+            };
+            made += 1;
+            let expires_at = self.expiry();
+            let mut st = self.state();
+            // Closed, or shrunk by `resize` while this instance was being made: it does not fit.
+            if !st.fits() {
+                let reason = if st.is_closed() {
+                    DestroyReason::Closed
+                } else {
+                    DestroyReason::Resized
+                };
+                creation.refuse(&mut st, reason);
+                drop(st);
+                drop(vm);
+                continue;
             }
+            let slot = creation.admit(&mut st, vm, 0, expires_at);
+            self.shards.home().idle.push(slot);
+            self.hand_on(st);
         }
-        first_error
+        (made, None)
     }
 
-    fn refill_counting(&self) -> usize {
-        let before = lock(&self.state).created;
-        let _ = self.refill();
-        let after = lock(&self.state).created;
-        usize::try_from(after - before).unwrap_or(usize::MAX)
-    }
-
-    fn report_leaks(&self, st: &mut crate::pool::State, now: Instant) -> usize {
-        let Some(threshold) = self.config.leak_threshold else {
+    /// Reports, once each, the guards held longer than `leak_threshold`.
+    fn report_leaks(&self, st: &mut State, now: Instant) -> usize {
+        let Some(threshold) = self.config().leak_threshold else {
             return 0;
         };
         let mut reported = 0;
-        for lease in st.books.iter_mut().filter_map(|book| book.lease.as_mut()) {
+        for lease in st.leases() {
             let held = now.saturating_duration_since(lease.acquired_at);
             if !lease.reported && held >= threshold {
                 lease.reported = true;
@@ -156,7 +147,7 @@ impl<E: ScriptEngine> Inner<E> {
                 );
             }
         }
-        st.leaks_suspected += reported as u64;
+        st.count_leaks(reported as u64);
         reported
     }
 }
@@ -165,14 +156,15 @@ fn round(d: Duration) -> Duration {
     Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Starts the maintenance thread. It holds only a weak reference and ends when the pool is closed or dropped.
+/// Starts the maintenance thread. It holds the pool's owner only weakly and ends when the pool is closed or
+/// dropped.
 #[cfg(not(loom))]
-pub(crate) fn spawn_maintenance<E: ScriptEngine>(handle: &std::sync::Arc<Handle<E>>)
+pub(super) fn spawn_maintenance<E: ScriptEngine>(owner: &std::sync::Arc<Owner<E>>)
 where
     E::Vm: Send,
 {
-    let weak = std::sync::Arc::downgrade(handle);
-    let config = handle.inner.config.clone();
+    let weak = std::sync::Arc::downgrade(owner);
+    let config = owner.inner.config().clone();
     let spawned = std::thread::Builder::new()
         .name("vmpool-maintenance".into())
         .spawn(move || {
@@ -194,9 +186,9 @@ where
                     .min()
                     .unwrap_or(next_cleanup);
                 std::thread::park_timeout(next.saturating_duration_since(now));
-                let Some(handle) = weak.upgrade() else { return };
-                let inner = &handle.inner;
-                if lock(&inner.state).closed {
+                let Some(owner) = weak.upgrade() else { return };
+                let inner = &owner.inner;
+                if inner.is_closed() {
                     return;
                 }
                 let now = Instant::now();
@@ -209,7 +201,7 @@ where
                     if let (Some(at), Some(period)) = (next_leaks, leak_period)
                         && now >= at
                     {
-                        let mut st = lock(&inner.state);
+                        let mut st = inner.state();
                         inner.report_leaks(&mut st, inner.clock.now());
                         next_leaks = Some(now + period);
                     }
@@ -224,14 +216,14 @@ where
         });
     match spawned {
         Ok(join) => {
-            let _ = handle.inner.maintenance.set(join.thread().clone());
+            let _ = owner.inner.maintenance.set(join.thread().clone());
         }
         Err(error) => log::error!("vmpool: could not start the maintenance thread: {error}"),
     }
 }
 
 #[cfg(loom)]
-pub(crate) fn spawn_maintenance<E: ScriptEngine>(_handle: &std::sync::Arc<Handle<E>>)
+pub(super) fn spawn_maintenance<E: ScriptEngine>(_owner: &std::sync::Arc<Owner<E>>)
 where
     E::Vm: Send,
 {
