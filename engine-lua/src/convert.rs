@@ -32,7 +32,12 @@ pub(crate) enum Fail {
     Lua(mlua::Error),
     /// A `__pairs` metamethod or its iterator raised while the value was converted.
     Metamethod(mlua::Error),
+    /// The converted value would pass the converter's byte budget ([`FromLua::new`]); nothing more was copied.
+    TooLarge,
 }
+
+/// What a result past its budget is reported as.
+pub(crate) const TOO_LARGE: &str = "the result is larger than the memory limit (memory_mb) allows";
 
 impl From<mlua::Error> for Fail {
     fn from(e: mlua::Error) -> Self {
@@ -180,6 +185,11 @@ impl<'a> FromLua<'a> {
         self
     }
 
+    /// Bytes of the budget not spent yet.
+    pub(crate) fn budget(&self) -> usize {
+        self.budget
+    }
+
     pub(crate) fn convert(&mut self, value: &LuaValue) -> Result<Value, Fail> {
         Ok(match value {
             LuaValue::Nil => Value::Null,
@@ -232,9 +242,7 @@ impl<'a> FromLua<'a> {
                 self.budget = rest;
                 Ok(())
             }
-            None => Err(conversion(
-                "the result is larger than the memory limit (memory_mb) allows",
-            )),
+            None => Err(Fail::TooLarge),
         }
     }
 
@@ -351,7 +359,7 @@ mod tests {
     }
 
     fn is_budget_error(result: &Result<Value, Fail>) -> bool {
-        matches!(result, Err(Fail::Conversion(m)) if m.contains("memory limit (memory_mb)"))
+        matches!(result, Err(Fail::TooLarge))
     }
 
     #[test]

@@ -35,8 +35,10 @@
 //! `pairs`, `rawequal`, `rawget`, `rawlen`, `rawset`, `select`, `tonumber`, `tostring`, `type`, `getmetatable`,
 //! `setmetatable`, `pcall`, `xpcall`, `load`, `collectgarbage`, `_G`, `_VERSION`, and the libraries `string`,
 //! `table`, `math`, `utf8`, `coroutine` and `os`. In particular:
-//! - no `io`, `debug`, `package`, `require`, `dofile`, `loadfile`, `print` or `warn`, and `os` has only `time`,
-//!   `clock` and `date`: a script cannot read a file, run a command or load native code;
+//! - no `io`, `debug`, `package`, `dofile`, `loadfile` or `warn`, and `os` has only `time`, `clock` and `date`: a
+//!   script cannot read a file, run a command or load native code; `require` resolves only the modules registered
+//!   with the host API and `print` writes to the log (see the `host` module); host globals are read-only under
+//!   every policy, and the global table's metatable, which guards them, cannot be replaced;
 //! - `load` accepts text chunks only (binary chunks, which can crash the VM, are refused) and, without an explicit
 //!   environment, loads into the environment of the current use (into the prelude's globals while the prelude
 //!   runs); `string.dump` is removed; `eval` itself refuses binary chunks;
@@ -181,6 +183,7 @@
 #![forbid(unsafe_code)]
 
 mod convert;
+mod host;
 mod limits;
 mod pattern;
 
@@ -188,10 +191,12 @@ use std::sync::Arc;
 
 use mlua::chunk::ChunkMode;
 use mlua::{Function, Lua, LuaOptions, LuaString, MultiValue, StdLib, Table, Value as LuaValue};
+use pool_core::host::{CallContext, HostSession, Language};
 use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
 use rand::Rng as _;
 
 use crate::convert::{Fail, FromLua};
+use crate::host::Host;
 use crate::limits::{FRAME_BYTES, LimitError, Limiter, MIN_DEPTH, Tripped};
 
 const SANDBOX: &str = include_str!("sandbox.lua");
@@ -213,6 +218,8 @@ pub struct LuaEngine {
 pub struct LuaVm {
     lua: Lua,
     limiter: Arc<Limiter>,
+    /// The host API's state: the session (the current operation's context) and the dispatcher's failures.
+    host: Arc<Host>,
     /// The environment scripts run in: the current use's table (strict) or the global table.
     env: Table,
     state: Table,
@@ -260,6 +267,8 @@ struct Strict {
     string: Table,
     /// Lua's own `math.randomseed`, which scripts do not get: each reset reseeds the generator with it.
     randomseed: Function,
+    /// The `__newindex` of every environment, which refuses host names.
+    guard: Function,
     /// Tables that must stay empty (the prelude's environment, every read-only view), with their names.
     watched: Vec<(Table, String)>,
 }
@@ -295,6 +304,7 @@ impl Strict {
         }
         if !is(&self.env_meta, &keys.index, &self.top)?
             || !is(&self.prelude_meta, &keys.index, env)?
+            || !matches!(self.env_meta.raw_get::<LuaValue>(&keys.newindex)?, LuaValue::Function(f) if f == self.guard)
         {
             return Ok(Some("an environment metatable was changed".to_owned()));
         }
@@ -428,11 +438,24 @@ impl LuaEngine {
         vm.limiter.out_of_time();
         vm.limiter.disarm();
         let restored = vm.limiter.restore(&vm.lua);
-        let error = match vm.limiter.tripped() {
-            Tripped::Timeout => Some(ScriptError::timeout(self.config.limits.timeout)),
-            Tripped::Stack => Some(self.stack_error("")),
-            Tripped::Memory => Some(self.memory_error()),
-            Tripped::None => match vm.state.raw_get::<LuaValue>(&vm.keys.hit) {
+        let tripped = vm.limiter.tripped();
+        // A host call that failed fatally (its panic, its deadline, its oversized result) wins over what the
+        // script made of it, and over the limit the call was then stopped with.
+        let fatal = if vm.host.session().is_fatal() || tripped == Tripped::Internal {
+            vm.host.take_failure()
+        } else {
+            None
+        };
+        let error = match (fatal, tripped) {
+            (Some(fatal), _) => Some(fatal),
+            (None, Tripped::Timeout) => Some(ScriptError::timeout(self.config.limits.timeout)),
+            (None, Tripped::Stack) => Some(self.stack_error("")),
+            (None, Tripped::Memory) => Some(self.memory_error()),
+            (None, Tripped::Host | Tripped::Internal) => Some(ScriptError::new(
+                ErrorKind::Internal,
+                "a host function call failed fatally in this operation",
+            )),
+            (None, Tripped::None) => match vm.state.raw_get::<LuaValue>(&vm.keys.hit) {
                 Ok(LuaValue::String(s)) if s.as_bytes().starts_with(b"memory") => {
                     Some(self.memory_error())
                 }
@@ -449,6 +472,9 @@ impl LuaEngine {
             },
             (None, Err(Fail::Conversion(message))) => {
                 ScriptError::new(ErrorKind::Conversion, message)
+            }
+            (None, Err(Fail::TooLarge)) => {
+                ScriptError::new(ErrorKind::Conversion, convert::TOO_LARGE)
             }
             (None, Err(Fail::Lua(e))) => self.lua_error(e),
             (None, Err(Fail::Metamethod(e))) => match self.lua_error(e) {
@@ -498,7 +524,13 @@ impl LuaEngine {
     }
 
     /// Builds the instance from what the sandbox set-up returned, runs the prelude and finishes the sandbox.
-    fn adopt(&self, lua: Lua, limiter: Arc<Limiter>, setup: &Table) -> Result<LuaVm, ScriptError> {
+    fn adopt(
+        &self,
+        lua: Lua,
+        limiter: Arc<Limiter>,
+        host: Arc<Host>,
+        setup: &Table,
+    ) -> Result<LuaVm, ScriptError> {
         let get = |name: &str| {
             setup
                 .raw_get::<LuaValue>(name)
@@ -543,21 +575,42 @@ impl LuaEngine {
             scrub: function("scrub")?,
             lua,
             limiter,
+            host,
             state,
             broken: None,
         };
 
+        // Modules first (each once, under the limits, in registration order), then the prelude.
+        if let Some(load_module) = function("load_module")? {
+            for module in self.config.host.modules() {
+                if !module.is_for(Language::Lua) {
+                    continue;
+                }
+                let name = module.name();
+                self.setup_step(&mut vm, |_| {
+                    load_module
+                        .call::<LuaValue>(name)
+                        .map(drop)
+                        .map_err(Fail::Lua)
+                })
+                .map_err(|e| {
+                    ScriptError::new(
+                        e.kind(),
+                        format!("Lua module '{name}' failed to load: {}", e.message()),
+                    )
+                })?;
+            }
+        }
         if let Some(bytecode) = &self.prelude {
-            vm.limiter.arm(self.config.limits.timeout);
-            let result = vm
-                .lua
-                .load(bytecode.as_slice())
-                .set_mode(ChunkMode::Binary)
-                .set_environment(prelude_env)
-                .into_function()
-                .and_then(|f| f.call::<()>(()))
-                .map_err(Fail::Lua);
-            self.finish(&mut vm, result)?;
+            self.setup_step(&mut vm, |vm| {
+                vm.lua
+                    .load(bytecode.as_slice())
+                    .set_mode(ChunkMode::Binary)
+                    .set_environment(prelude_env)
+                    .into_function()
+                    .and_then(|f| f.call::<()>(()))
+                    .map_err(Fail::Lua)
+            })?;
         }
         let finished = finish.call::<Table>(()).map_err(|e| self.lua_error(e))?;
         if self.config.isolation == Isolation::Strict {
@@ -570,6 +623,104 @@ impl LuaEngine {
             vm.env = finished;
         }
         Ok(vm)
+    }
+
+    /// Runs one step of the set-up (a module, the prelude) as an operation of its own: under the limits, with no
+    /// context for the host functions it calls.
+    fn setup_step(
+        &self,
+        vm: &mut LuaVm,
+        step: impl FnOnce(&LuaVm) -> Result<(), Fail>,
+    ) -> Result<(), ScriptError> {
+        let session = Arc::clone(vm.host.session());
+        let active = session.enter(None, self.config.limits.timeout);
+        vm.limiter.arm(self.config.limits.timeout);
+        let result = step(vm);
+        let result = self.finish(vm, result).map(|()| Value::Null);
+        active.finish(result).map(drop)
+    }
+
+    /// Runs one eval or call as an operation of the instance's host session: `context` is current for the host
+    /// functions it calls (and gone when this returns), the deadline is the call's, and a fatal host failure
+    /// replaces the result and breaks the instance.
+    fn operation(
+        &self,
+        vm: &mut LuaVm,
+        context: Option<&CallContext>,
+        op: impl FnOnce(&Self, &mut LuaVm) -> Result<Value, ScriptError>,
+    ) -> Result<Value, ScriptError> {
+        let session = Arc::clone(vm.host.session());
+        let active = session.enter(context, self.config.limits.timeout);
+        let result = active.finish(op(self, vm));
+        if let Err(error) = &result
+            && error.kind().taints_instance()
+            && vm.broken.is_none()
+        {
+            vm.broken = Some(error.kind());
+        }
+        result
+    }
+
+    fn eval_inner(&self, vm: &mut LuaVm, source: &str) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        if source.len() > self.config.max_source_bytes {
+            return Err(ScriptError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "source is {} bytes, longer than the limit of {} bytes (max_source_bytes)",
+                    source.len(),
+                    self.config.max_source_bytes
+                ),
+            ));
+        }
+        vm.limiter.arm(self.config.limits.timeout);
+        let result = self
+            .compile_eval(vm, source)
+            .and_then(|f| self.run(&vm.limiter, &f, MultiValue::new()));
+        self.finish(vm, result)
+    }
+
+    fn call_inner(
+        &self,
+        vm: &mut LuaVm,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        vm.limiter.arm(self.config.limits.timeout);
+        let target = match lookup(vm, function) {
+            Ok(LuaValue::Function(f)) => f,
+            Ok(_) => {
+                vm.limiter.disarm();
+                return Err(ScriptError::new(
+                    ErrorKind::Exception,
+                    format!("no global function `{function}`"),
+                ));
+            }
+            Err(e) => return self.finish(vm, Err(Fail::Lua(e))),
+        };
+        // Converting the arguments writes every field of every table from the host, which is much cheaper
+        // unmetered: done so when they are small enough that the memory limit cannot be reached (see
+        // `limits::unmetered`). No Lua code runs meanwhile.
+        let allocates = args
+            .iter()
+            .try_fold(0usize, |sum, arg| {
+                Some(sum.saturating_add(convert::lua_bytes(arg)?))
+            })
+            .unwrap_or(usize::MAX);
+        let lua_args = limits::unmetered(&vm.lua, self.heap_limit(), allocates, || {
+            let mut lua_args = MultiValue::with_capacity(args.len());
+            for arg in args {
+                lua_args.push_back(convert::to_lua(&vm.lua, arg)?);
+            }
+            Ok(lua_args)
+        });
+        let lua_args = match lua_args {
+            Ok(lua_args) => lua_args,
+            Err(e) => return self.finish(vm, Err(e)),
+        };
+        let result = self.run(&vm.limiter, &target, lua_args);
+        self.finish(vm, result)
     }
 
     fn compile_eval(&self, vm: &LuaVm, source: &str) -> Result<Function, Fail> {
@@ -656,6 +807,7 @@ fn strict_parts(parts: &Table) -> mlua::Result<Strict> {
         string_meta: parts.raw_get("string_meta")?,
         string: parts.raw_get("string")?,
         randomseed: parts.raw_get("randomseed")?,
+        guard: parts.raw_get("host_guard")?,
         watched,
     })
 }
@@ -679,6 +831,12 @@ impl ScriptEngine for LuaEngine {
         lua.set_memory_limit(self.heap_limit()).map_err(internal)?;
         let limiter = Limiter::new(self.max_depth);
         limits::install(&lua, &limiter).map_err(internal)?;
+        let session = HostSession::new(
+            Arc::clone(&self.config.host),
+            self.config.limits.memory_bytes(),
+        );
+        let host = Host::new(session, Arc::clone(&limiter), self.heap_limit());
+        host::install(&lua, &host).map_err(internal)?;
         pattern::install(&lua, &limiter, self.config.limits.memory_bytes()).map_err(internal)?;
         let hit = Arc::clone(&limiter);
         let tripped = lua
@@ -706,7 +864,7 @@ impl ScriptEngine for LuaEngine {
             .raw_set("_G", LuaValue::Nil)
             .map_err(|e| self.lua_error(e))?;
         drop(loaded);
-        let vm = self.adopt(lua, limiter, &setup)?;
+        let vm = self.adopt(lua, limiter, host, &setup)?;
         drop(setup);
         // An idle instance holds only what it needs: the garbage of the set-up (the state's original global
         // table, the sandbox chunk, temporary tables) goes now rather than at some later use.
@@ -715,60 +873,34 @@ impl ScriptEngine for LuaEngine {
     }
 
     fn eval(&self, vm: &mut LuaVm, source: &str) -> Result<Value, ScriptError> {
-        Self::refuse_broken(vm)?;
-        if source.len() > self.config.max_source_bytes {
-            return Err(ScriptError::new(
-                ErrorKind::Syntax,
-                format!(
-                    "source is {} bytes, longer than the limit of {} bytes (max_source_bytes)",
-                    source.len(),
-                    self.config.max_source_bytes
-                ),
-            ));
-        }
-        vm.limiter.arm(self.config.limits.timeout);
-        let result = self
-            .compile_eval(vm, source)
-            .and_then(|f| self.run(&vm.limiter, &f, MultiValue::new()));
-        self.finish(vm, result)
+        self.operation(vm, None, |engine, vm| engine.eval_inner(vm, source))
     }
 
     fn call(&self, vm: &mut LuaVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
-        Self::refuse_broken(vm)?;
-        vm.limiter.arm(self.config.limits.timeout);
-        let target = match lookup(vm, function) {
-            Ok(LuaValue::Function(f)) => f,
-            Ok(_) => {
-                vm.limiter.disarm();
-                return Err(ScriptError::new(
-                    ErrorKind::Exception,
-                    format!("no global function `{function}`"),
-                ));
-            }
-            Err(e) => return self.finish(vm, Err(Fail::Lua(e))),
-        };
-        // Converting the arguments writes every field of every table from the host, which is much cheaper
-        // unmetered: done so when they are small enough that the memory limit cannot be reached (see
-        // `limits::unmetered`). No Lua code runs meanwhile.
-        let allocates = args
-            .iter()
-            .try_fold(0usize, |sum, arg| {
-                Some(sum.saturating_add(convert::lua_bytes(arg)?))
-            })
-            .unwrap_or(usize::MAX);
-        let lua_args = limits::unmetered(&vm.lua, self.heap_limit(), allocates, || {
-            let mut lua_args = MultiValue::with_capacity(args.len());
-            for arg in args {
-                lua_args.push_back(convert::to_lua(&vm.lua, arg)?);
-            }
-            Ok(lua_args)
-        });
-        let lua_args = match lua_args {
-            Ok(lua_args) => lua_args,
-            Err(e) => return self.finish(vm, Err(e)),
-        };
-        let result = self.run(&vm.limiter, &target, lua_args);
-        self.finish(vm, result)
+        self.operation(vm, None, |engine, vm| engine.call_inner(vm, function, args))
+    }
+
+    fn eval_with(
+        &self,
+        vm: &mut LuaVm,
+        context: &CallContext,
+        source: &str,
+    ) -> Result<Value, ScriptError> {
+        self.operation(vm, Some(context), |engine, vm| {
+            engine.eval_inner(vm, source)
+        })
+    }
+
+    fn call_with(
+        &self,
+        vm: &mut LuaVm,
+        context: &CallContext,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        self.operation(vm, Some(context), |engine, vm| {
+            engine.call_inner(vm, function, args)
+        })
     }
 
     fn reset(&self, vm: &mut LuaVm) -> Result<(), ScriptError> {

@@ -25,6 +25,11 @@ pub(crate) enum Tripped {
     Timeout = 1,
     Stack = 2,
     Memory = 3,
+    /// A host function failed fatally (a panic, its deadline, an oversized result): the host session holds the
+    /// error.
+    Host = 4,
+    /// engine-lua's own host-function glue failed (it caught a panic of its own).
+    Internal = 5,
 }
 
 /// The per-instance limit state shared with the hook.
@@ -76,6 +81,8 @@ impl Limiter {
             1 => Tripped::Timeout,
             2 => Tripped::Stack,
             3 => Tripped::Memory,
+            4 => Tripped::Host,
+            5 => Tripped::Internal,
             _ => Tripped::None,
         }
     }
@@ -124,6 +131,17 @@ impl Limiter {
         let _ = self.tripped.compare_exchange(
             Tripped::None as u8,
             Tripped::Memory as u8,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Records that host code found that the running call must end (`why` is not [`Tripped::None`]); the first
+    /// reason recorded wins.
+    pub(crate) fn trip(&self, why: Tripped) {
+        let _ = self.tripped.compare_exchange(
+            Tripped::None as u8,
+            why as u8,
             Ordering::Relaxed,
             Ordering::Relaxed,
         );
@@ -220,6 +238,16 @@ pub(crate) fn install(lua: &Lua, limiter: &Arc<Limiter>) -> mlua::Result<()> {
             Ok(VmState::Continue)
         },
     )
+}
+
+/// Ends the running call from host code (a host function's trampoline) for `why`: records it, makes the running
+/// thread raise before every further instruction (as the hook does once a limit is hit), and returns the error
+/// to raise now. Other threads of the call stop at their next hook check or when the sandbox's `pcall` sees the
+/// error.
+pub(crate) fn stop_now(lua: &Lua, limiter: &Limiter, why: Tripped) -> mlua::Error {
+    limiter.trip(why);
+    limiter.escalated.store(true, Ordering::Relaxed);
+    stop_thread(lua)
 }
 
 /// The error that stops the running thread, once its call hit a limit. Removes the `__close` metamethods (see

@@ -1,10 +1,12 @@
 -- engine-lua's sandbox, run once per instance by the host with the unrestricted globals of a fresh state
 -- (which only has the base, string, table, math, utf8, coroutine and os libraries loaded).
--- Argument: the isolation policy ("strict", "scrub" or "none").
+-- Argument: the isolation policy ("strict", "scrub" or "none"). The host also sets `__vmpool_host`, the host API
+-- to install (see engine-lua's host.rs), and `__vmpool_tripped`.
 -- Returns the internals the host drives: the prelude's environment, `finish` (after the prelude; under strict
 -- it returns the tables the host makes each use's environment from and verifies), `scrub` (scrub reset,
 -- verifying on request), the `state` table whose `hit` field records a memory or stack limit that a script
--- caught, and `metatables`, a weak set of every table given as a metatable (see `safe_setmetatable`).
+-- caught, `metatables`, a weak set of every table given as a metatable (see `safe_setmetatable`), and
+-- `load_module` (loads a registered module by name; the host calls it for each one before the prelude).
 local mode = ...
 local next, type, select, error, tostring, rawget, rawset, rawequal, rawlen =
     next, type, select, error, tostring, rawget, rawset, rawequal, rawlen
@@ -17,8 +19,10 @@ local find = __vmpool_plain_find or string.find
 local strict = mode == "strict"
 -- Set by the host before this chunk runs: whether the running call hit its time or stack limit.
 local tripped = __vmpool_tripped
+local host = __vmpool_host
 
 local MEMERR = "not enough memory"
+local STOP = "vmpool: the script hit a limit and is being stopped"
 -- `hit` is false, "memory" or "stack".
 local state = { hit = false }
 -- The environment of the current use (for `load` without an explicit one); strict isolation replaces this.
@@ -43,6 +47,9 @@ local function after(ok, ...)
   if not ok then
     note((...))
     if state.hit then reraise() end
+    -- A limit, or a host call that failed fatally (a panic, its deadline, an oversized result): the call is
+    -- ending, whatever the script catches.
+    if tripped() then error(STOP, 0) end
   end
   return ok, ...
 end
@@ -145,14 +152,37 @@ local function safe_getmetatable(v)
   return m
 end
 
-local function safe_rawset(t, k, v)
-  if orig_of[t] then error("rawset: attempt to modify a read-only table", 2) end
-  return rawset(t, k, v)
-end
-
 local function field_name(k)
   if type(k) == "string" then return k end
   return "<" .. type(k) .. ">"
+end
+
+-- Every host global by name: namespaces (as read-only views), top-level functions, `require`, `print`. Under
+-- every policy they are read-only: scripts (and the prelude) cannot assign, rawset or shadow them.
+local host_globals = {}
+-- True until the set-up is finished. The host's globals win over the set-up's: a global of a host name that the
+-- prelude or a module defines (`function echo() ... end` where the host registered `echo`) is ignored, as a
+-- JavaScript assignment to a non-writable global is, so the script code that follows still finds the host's.
+local creating = true
+-- The prelude's environment under strict isolation (set below), which `rawset` must not give a host name either.
+local prelude_env = nil
+
+local function safe_rawset(t, k, v)
+  if orig_of[t] then error("rawset: attempt to modify a read-only table", 2) end
+  if host_globals[k] ~= nil and (t == current_env() or t == prelude_env) then
+    if creating then return t end
+    error("rawset: attempt to replace host global '" .. field_name(k) .. "' (host globals are read-only)", 2)
+  end
+  return rawset(t, k, v)
+end
+
+-- The `__newindex` of every global environment: a new global is an ordinary raw field, except a host name.
+local function host_guard(t, k, v)
+  if host_globals[k] ~= nil then
+    if creating then return end
+    error("attempt to replace host global '" .. field_name(k) .. "' (host globals are read-only)", 2)
+  end
+  rawset(t, k, v)
 end
 
 -- The name of each proxy, for error messages.
@@ -216,6 +246,88 @@ local function readonly(orig, name)
     rawset(mt, "__index", readonly(rawget(mt, "__index"), name .. ".__index"))
   end
   return p
+end
+
+-- The host API. `dispatch(index, ...)` is the one native function behind every host function: it answers the
+-- result, or nil, a code and a message for an error the script may catch, which the wrapper raises as a table.
+local dispatch = host.dispatch
+local host_error_meta = {
+  __tostring = function(e)
+    return tostring(rawget(e, "code")) .. ": " .. tostring(rawget(e, "message"))
+  end,
+  __metatable = false,
+}
+local function host_function(index)
+  return function(...)
+    local result, code, message = dispatch(index, ...)
+    if code ~= nil then
+      error(setmetatable({ code = code, message = message }, host_error_meta), 0)
+    end
+    return result
+  end
+end
+-- The namespaces' read-only views, with their names (strict verifies that they stay empty).
+local host_views, host_view_names = {}, {}
+do
+  local spaces = {}
+  for i = 1, #host.namespaces do
+    spaces[host.namespaces[i]] = {}
+  end
+  for i = 1, #host.functions do
+    local row = host.functions[i]
+    local f = host_function(row[1])
+    if row[2] then
+      spaces[row[2]][row[3]] = f
+    else
+      host_globals[row[3]] = f
+    end
+  end
+  for i = 1, #host.namespaces do
+    local name = host.namespaces[i]
+    local view = readonly(spaces[name], name)
+    host_globals[name] = view
+    host_views[#host_views + 1] = view
+    host_view_names[#host_view_names + 1] = name
+  end
+end
+
+-- `require`: registered modules only, never files. Every module is loaded once, while the instance is created
+-- (the host calls `load_module` for each, before the prelude; a module may require one registered after it);
+-- afterwards `require` only returns what was loaded then.
+local module_rows = {}
+for i = 1, #host.modules do
+  local row = host.modules[i]
+  module_rows[row[1]] = row
+end
+local modules, loading = {}, {}
+-- The environment modules load in: the prelude's (set below).
+local module_env = nil
+local function load_module(name)
+  local loaded = modules[name]
+  if loaded ~= nil then return loaded end
+  local row = module_rows and module_rows[name]
+  if row == nil then
+    error("module '" .. tostring(name) .. "' not found: only modules registered with the host can be required", 0)
+  end
+  if row[2] == "namespace" then
+    loaded = host_globals[row[3]] or readonly({}, row[3])
+  else
+    if loading[name] then error("module '" .. name .. "' requires itself (a require cycle)", 0) end
+    loading[name] = true
+    local chunk, err = load(row[3], "=module:" .. name, "t", module_env)
+    if chunk == nil then error(err, 0) end
+    loaded = chunk(name)
+    loading[name] = nil
+    if loaded == nil then loaded = true end
+  end
+  modules[name] = loaded
+  return loaded
+end
+host_globals.require = function(name)
+  local loaded = modules[name]
+  if loaded ~= nil then return loaded end
+  if module_rows ~= nil and module_rows[name] ~= nil then return load_module(name) end
+  error("module '" .. tostring(name) .. "' not found: only modules registered with the host can be required", 2)
 end
 
 -- The shared string metatable: hidden from scripts, and without string.dump behind it.
@@ -351,7 +463,7 @@ local base = {
   rawequal = rawequal,
   rawget = rawget,
   rawlen = rawlen,
-  rawset = strict and safe_rawset or rawset,
+  rawset = safe_rawset,
   select = select,
   tonumber = tonumber,
   tostring = tostring,
@@ -371,16 +483,27 @@ local base = {
   os = safe_os,
 }
 
-local internals = { state = state, metatables = metatables }
+for name in next, host_globals do
+  if base[name] ~= nil then
+    error("host global '" .. name .. "' would replace the Lua global of that name", 0)
+  end
+end
+
+local internals = { state = state, metatables = metatables, load_module = load_module }
 
 if not strict then
   -- scrub and none: one flat, ordinary global table; the prelude writes into it.
   local G = base
   G._G = G
+  -- The host globals are behind the global table's protected metatable, so that no script can replace them.
+  setmetatable(G, { __index = host_globals, __newindex = host_guard, __metatable = false })
   current_env = function() return G end
+  module_env = G
   local baseline, baseline_count = {}, 0
   internals.prelude_env = G
   function internals.finish()
+    module_rows = nil
+    creating = false
     for k in next, G do
       baseline[k] = true
       baseline_count = baseline_count + 1
@@ -400,7 +523,10 @@ if not strict then
     end
     if not verify then return nil end
     if n ~= baseline_count then return "a global of the baseline was removed" end
-    if getmetatable(G) ~= nil then return "a metatable was set on the global table" end
+    if getmetatable(G) ~= false then return "the global table's metatable was changed" end
+    for i = 1, #host_views do
+      if next(host_views[i]) ~= nil then return "read-only table '" .. host_view_names[i] .. "' was given a raw field" end
+    end
     if rawget(smt, "__index") ~= string or rawget(smt, "__metatable") ~= false then
       return "the string metatable was changed"
     end
@@ -422,25 +548,43 @@ for _, name in next, { "string", "table", "math", "utf8", "coroutine", "os" } do
   base[name] = p
   watch(p, name)
 end
+for name, v in next, host_globals do
+  base[name] = v
+end
+for i = 1, #host_views do
+  watch(host_views[i], host_view_names[i])
+end
 
 -- The prelude runs with `P` as its environment. While it runs, P reads from and writes to `pg` (over `base`);
 -- afterwards P reads from and writes to the environment of the current use, so the prelude's functions see
 -- that use's globals and their global writes are dropped with it. The host makes each use's environment (a
 -- new table with `env_meta`, whose `__index` is `top`, and whose `_G` is itself) and points P_meta's `__index`
 -- and `__newindex` at it.
-local pg = setmetatable({}, { __index = base })
+local pg = setmetatable({}, { __index = base, __newindex = host_guard })
 local P_meta = { __index = pg, __newindex = pg, __metatable = false }
 local P = setmetatable({}, P_meta)
 rawset(pg, "_G", P)
 internals.prelude_env = P
+prelude_env = P
+module_env = P
 -- The environment `load` defaults to: the prelude's globals while the prelude runs, then the current use's.
 current_env = function() return rawget(P_meta, "__index") end
 
 local top = {}
-local env_meta = { __index = top, __metatable = false }
+local env_meta = { __index = top, __newindex = host_guard, __metatable = false }
 
 -- Returns what the host needs to make and verify environments.
 function internals.finish()
+  module_rows = nil
+  creating = false
+  -- Module exports are frozen with the prelude.
+  for name, v in next, modules do
+    if type(v) == "table" and not orig_of[v] then
+      v = readonly(v, "module:" .. name)
+      watch(v, "module:" .. name)
+      modules[name] = v
+    end
+  end
   for k, v in next, base do
     top[k] = v
   end
@@ -461,6 +605,7 @@ function internals.finish()
     string_meta = smt,
     string = string,
     randomseed = randomseed,
+    host_guard = host_guard,
     watched = watched,
     watched_names = watched_names,
   }

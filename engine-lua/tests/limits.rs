@@ -479,9 +479,9 @@ fn arguments_past_the_limit_end_with_memory() {
 }
 
 #[test]
-fn looking_up_the_function_runs_under_the_limits() {
-    // Without strict isolation a script may give the global table an __index function, which the lookup of a
-    // missing function runs: under the memory limit like any other Lua code.
+fn looking_up_the_function_runs_no_script_code() {
+    // The global table's metatable guards the host globals under every policy, so a script cannot give it an
+    // __index function that the lookup of a missing function would run.
     let e = LuaEngine::new(
         EngineConfig::new("")
             .isolation(pool_core::Isolation::None)
@@ -493,13 +493,16 @@ fn looking_up_the_function_runs_under_the_limits() {
     )
     .unwrap();
     let mut vm = e.create().unwrap();
-    eval(
-        &e,
-        &mut vm,
-        "setmetatable(_G, { __index = function() return string.rep('x', 8 * 1024 * 1024) end }) return nil",
-    );
+    let err = e
+        .eval(
+            &mut vm,
+            "setmetatable(_G, { __index = function() return string.rep('x', 8 * 1024 * 1024) end }) return nil",
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Exception, "{err}");
     let err = e.call(&mut vm, "missing", &[]).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Memory, "{err}");
+    assert_ne!(err.kind(), ErrorKind::Memory, "{err}");
+    assert!(err.message().contains("missing"), "{err}");
 }
 
 #[test]
