@@ -343,6 +343,9 @@ impl<'a> FromLua<'a> {
                 )));
             }
         }
+        // A Lua table has no key order (`next` follows the hash layout, which differs between instances), so
+        // objects leave Lua with their keys sorted: the same table always gives the same JSON.
+        map.sort_keys();
         Ok(Value::Object(map))
     }
 }
@@ -356,6 +359,21 @@ mod tests {
     fn from_lua(lua: &Lua, budget: usize, source: &str) -> Result<Value, Fail> {
         let value: LuaValue = lua.load(source).eval().unwrap();
         FromLua::new(budget).convert(&value)
+    }
+
+    #[test]
+    fn object_keys_leave_lua_sorted() {
+        let lua = Lua::new();
+        let v = from_lua(
+            &lua,
+            1 << 20,
+            "return { zeta = 1, alpha = 2, mid = { y = 1, b = 2 } }",
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"alpha":2,"mid":{"b":2,"y":1},"zeta":1}"#
+        );
     }
 
     fn is_budget_error(result: &Result<Value, Fail>) -> bool {
