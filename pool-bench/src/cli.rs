@@ -29,7 +29,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run your script through a pool, the way your server would, and report throughput, latency, errors and the
+    /// Run your script through a pool, the way your server would (each request with a context of its own;
+    /// `console`, `host.echo(value)` and `host.now()` available), and report throughput, latency, errors and the
     /// pool's metrics.
     Run(RunArgs),
     /// Run the built-in workloads on every engine compiled in, pooled and fresh, and print one table.
@@ -107,6 +108,9 @@ struct RunArgs {
     /// `pooled`: through the pool; `fresh`: a new instance per request (created, used, dropped), for comparison.
     #[arg(long, value_enum, default_value_t = Mode::Pooled)]
     mode: Mode,
+    /// Print the console lines (`console.*`, Lua's `print`) of the first N requests [N: 5].
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
+    logs: Option<u64>,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -243,12 +247,17 @@ fn run_command(args: RunArgs) -> Result<(), String> {
             function: args.call,
             input,
         },
+        // console, vmpool.context() and host.echo / host.now.
+        host: crate::host::bench_api(),
     };
     let concurrency = args.concurrency.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         |c| usize::try_from(c).unwrap_or(1),
     );
     let mut plan = Plan::new(args.requests, concurrency, args.mode);
+    // Each request with a context of its own, as a server would run it.
+    plan.contexts = true;
+    plan.console_requests = args.logs.unwrap_or(0);
     if !args.json && std::io::stdout().is_terminal() {
         let bar = indicatif::ProgressBar::new(args.requests);
         bar.set_style(

@@ -24,6 +24,7 @@
 pub mod backend;
 pub mod cli;
 pub mod compare;
+pub mod host;
 pub mod memory;
 mod noop;
 pub mod reliability;

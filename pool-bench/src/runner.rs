@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use pool_core::host::{CallContext, ConsoleLine};
 use pool_core::{
     EngineConfig, EngineError, ErrorKind, Isolation, Metrics, Pool, PoolConfig, ScriptEngine,
     ScriptError, Value,
@@ -70,10 +71,16 @@ pub struct Plan {
     pub time_budget: Option<Duration>,
     /// A progress bar to advance, if any.
     pub progress: Option<indicatif::ProgressBar>,
+    /// Whether every request (pooled and fresh modes) runs with a [`CallContext`] of its own, as a server attaches
+    /// one per request (`call_with`; the id is the request's index). `vmpool-bench run` sets it.
+    pub contexts: bool,
+    /// The first this many requests (pooled and fresh modes) capture their console lines into
+    /// [`RunReport::console`] (with a context of their own, whatever [`contexts`](Plan::contexts) says).
+    pub console_requests: u64,
 }
 
 impl Plan {
-    /// `requests` requests from `concurrency` threads in `mode`, no time budget, no progress bar.
+    /// `requests` requests from `concurrency` threads in `mode`, no time budget, no progress bar, no contexts.
     pub fn new(requests: u64, concurrency: usize, mode: Mode) -> Self {
         Self {
             requests,
@@ -81,7 +88,57 @@ impl Plan {
             mode,
             time_budget: None,
             progress: None,
+            contexts: false,
+            console_requests: 0,
         }
+    }
+
+    /// The context request `index` runs with, if any.
+    fn context(&self, index: u64) -> Option<CallContext> {
+        if index < self.console_requests {
+            Some(CallContext::new(index.to_string()).capture_console())
+        } else {
+            self.contexts.then(|| CallContext::new(index.to_string()))
+        }
+    }
+}
+
+/// The console lines one request logged (`vmpool-bench run --logs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestConsole {
+    /// The request's index.
+    pub request: u64,
+    /// The lines, in order, within the per-call caps.
+    pub lines: Vec<ConsoleLine>,
+    /// Lines dropped past the caps.
+    pub dropped: u64,
+}
+
+/// Collects the console of the first requests of a run.
+#[derive(Default)]
+struct Consoles(Mutex<Vec<RequestConsole>>);
+
+impl Consoles {
+    fn keep(&self, plan: &Plan, index: u64, context: Option<&CallContext>) {
+        if index >= plan.console_requests {
+            return;
+        }
+        if let Some(ctx) = context {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(RequestConsole {
+                    request: index,
+                    lines: ctx.console(),
+                    dropped: ctx.dropped_lines(),
+                });
+        }
+    }
+
+    fn into_sorted(self) -> Vec<RequestConsole> {
+        let mut all = self.0.into_inner().unwrap_or_else(PoisonError::into_inner);
+        all.sort_by_key(|c| c.request);
+        all
     }
 }
 
@@ -209,6 +266,10 @@ pub struct RunReport {
     /// Each distinct result (as JSON text) with its count; at most [`MAX_DISTINCT_RESULTS`] of them, the rest
     /// under the key `other` (never valid JSON, so it cannot clash with a result).
     pub results: BTreeMap<String, u64>,
+    /// The console lines of the first [`Plan::console_requests`] requests, by request (left out of the JSON when
+    /// there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub console: Vec<RequestConsole>,
 }
 
 impl RunReport {
@@ -272,6 +333,32 @@ impl fmt::Display for RunReport {
                 writeln!(f, "    {count:>8} x {shown}")?;
             }
         }
+        if !self.console.is_empty() {
+            writeln!(
+                f,
+                "  console of the first {} request(s)",
+                self.console.len()
+            )?;
+            for request in &self.console {
+                if request.lines.is_empty() && request.dropped == 0 {
+                    writeln!(f, "    request {}: no lines", request.request)?;
+                }
+                for line in &request.lines {
+                    writeln!(
+                        f,
+                        "    request {} {:<5} {}",
+                        request.request, line.level, line.text
+                    )?;
+                }
+                if request.dropped > 0 {
+                    writeln!(
+                        f,
+                        "    request {}: {} more line(s) dropped (past the console caps)",
+                        request.request, request.dropped
+                    )?;
+                }
+            }
+        }
         write!(f, "{}", self.metrics)
     }
 }
@@ -310,6 +397,7 @@ impl BackendVisitor for RunVisitor<'_> {
 pub fn engine_config(job: &Job, config: &PoolConfig) -> EngineConfig {
     EngineConfig::from_pool_config(config, job.prelude.clone())
         .prelude_name(job.prelude_name.clone())
+        .host(job.host.clone())
 }
 
 fn run_backend<B: Backend>(
@@ -324,6 +412,7 @@ fn run_backend<B: Backend>(
     };
     let stack = B::thread_stack_bytes(&config.limits);
     let request = &job.request;
+    let consoles = Consoles::default();
     let (tally, elapsed, metrics, isolation) = match plan.mode {
         Mode::Pooled => {
             let engine = B::pooled(engine_config(job, config)).map_err(engine_error)?;
@@ -338,8 +427,10 @@ fn run_backend<B: Backend>(
                 || (),
                 |(), index| match pool.acquire() {
                     Ok(mut vm) => {
-                        let result = request.run_pooled(&mut vm, index);
+                        let context = plan.context(index);
+                        let result = request.run_pooled_with(&mut vm, context.as_ref(), index);
                         drop(vm); // the release (and reset) is part of the request's cost
+                        consoles.keep(plan, index, context.as_ref());
                         result.map_err(|e| (e.kind(), e.to_string()))
                     }
                     Err(e) => Err((e.kind(), e.to_string())),
@@ -360,8 +451,10 @@ fn run_backend<B: Backend>(
                 |(), index| match engine.create() {
                     Ok(mut vm) => {
                         created.fetch_add(1, Ordering::Relaxed);
-                        let result = request.run(&engine, &mut vm, index);
+                        let context = plan.context(index);
+                        let result = request.run_with(&engine, &mut vm, context.as_ref(), index);
                         drop(vm);
+                        consoles.keep(plan, index, context.as_ref());
                         result.map_err(|e| (e.kind(), e.to_string()))
                     }
                     Err(e) => Err((e.kind(), e.to_string())),
@@ -403,7 +496,9 @@ fn run_backend<B: Backend>(
             (tally, elapsed, metrics, config.isolation)
         }
     };
-    Ok(tally.into_report(kind, plan, isolation, elapsed, metrics))
+    let mut report = tally.into_report(kind, plan, isolation, elapsed, metrics);
+    report.console = consoles.into_sorted();
+    Ok(report)
 }
 
 /// Checks on a probe instance that the function a call request names exists.
@@ -542,6 +637,7 @@ impl Tally {
             p99_us: percentile(&self.latencies_ns, 0.99) / 1000.0,
             metrics,
             results,
+            console: Vec::new(),
         }
     }
 }
@@ -740,6 +836,7 @@ mod tests {
                 function: "handle".to_owned(),
                 input: Value::Null,
             },
+            host: pool_core::host::HostApi::new(),
         }
     }
 

@@ -151,7 +151,7 @@ fn reference_request(index: u64) -> u64 {
 /// per thread) running the workload's job in the engine's language.
 enum Subject {
     Reference,
-    Engine(EngineKind, Mode, Job),
+    Engine(EngineKind, Mode, Box<Job>),
 }
 
 /// One subject's tallies over the rounds.
@@ -173,8 +173,8 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
     let mut subjects = vec![Subject::Reference];
     for &engine in &options.engines {
         let job = options.workload.job(engine.language());
-        subjects.push(Subject::Engine(engine, Mode::Pooled, job.clone()));
-        subjects.push(Subject::Engine(engine, Mode::Private, job));
+        subjects.push(Subject::Engine(engine, Mode::Pooled, Box::new(job.clone())));
+        subjects.push(Subject::Engine(engine, Mode::Private, Box::new(job)));
     }
     let mut tallies: Vec<Tallies> = subjects
         .iter()

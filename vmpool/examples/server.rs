@@ -1,49 +1,77 @@
-//! An HTTP service on the pool: `POST /run/{name}` runs the handler script `name` with the JSON body, on
-//! `tokio` + `axum`, through [`Pool::acquire_async`], with Prometheus metrics and graceful shutdown.
+//! An HTTP service on the pool: `/run/{name}` runs the handler script `name` with the JSON body, on `tokio` +
+//! `axum`, through [`Pool::acquire_async`], with a SQLite-backed `kv` store for scripts, the request as their
+//! context, their console in the server's log, Prometheus metrics and graceful shutdown.
 //!
 //! ```text
 //! cargo run --release -p vmpool --example server --features quickjs -- \
-//!     --config config.toml --scripts vmpool/examples/scripts --listen 127.0.0.1:8080
-//! curl -s -X POST 127.0.0.1:8080/run/hello -d '{"name": "Ada"}'     # {"greeting":"Hello, Ada!"}
-//! curl -s 127.0.0.1:8080/metrics                                    # Prometheus text format
+//!     --config config.toml --scripts vmpool/examples/scripts --listen 127.0.0.1:8080 --db /tmp/kv.sqlite3
+//! curl -s -X POST 127.0.0.1:8080/run/hello -d '{"name": "Ada"}'        # {"greeting":"Hello, Ada!"}
+//! curl -s -X PUT '127.0.0.1:8080/run/notes?key=todo' -d '["milk"]'     # {"key":"todo","stored":true}
+//! curl -s '127.0.0.1:8080/run/notes?key=todo'                          # {"key":"todo","value":["milk"]}
+//! curl -s 127.0.0.1:8080/metrics                                       # Prometheus text format
 //! ```
 //!
 //! Flags (all optional): `--config FILE` (default `config.toml`: its `[vm_pool]` section, limits included),
 //! `--scripts DIR` (default: this example's `scripts/` folder), `--listen ADDR` (default `127.0.0.1:8080`),
-//! `--engine quickjs|lua|boa` (default: the first engine compiled in, in that order). The engine is chosen at
-//! build time by the cargo features `quickjs`, `lua` and `boa`; built without any, the example says so and exits.
-//! `RUST_LOG` sets the log level (default `info`).
+//! `--engine quickjs|lua|boa` (default: the first engine compiled in, in that order), `--db FILE` (the `kv`
+//! database, created if missing; default: a database in a new temporary folder, removed when the server stops).
+//! The engine is chosen at build time by the cargo features `quickjs`, `lua` and `boa`; built without any, the
+//! example says so and exits. `RUST_LOG` sets the log level (default `info`).
 //!
 //! # Handlers: one pool per script
-//! Every `NAME.js` in the scripts folder (`NAME.lua` for the `lua` engine) is one handler, served at
-//! `POST /run/NAME`. Each handler gets a pool of its own whose engine runs the file as its prelude, so handlers
-//! are isolated from each other (a handler that keeps timing out only ever discards its own instances) and each
-//! shows up in the metrics under its own `handler` label. Every pool has the `[vm_pool]` settings, so the server
-//! holds at most `max_size` instances per handler. The script defines a global `handle(request)`; it receives the
-//! request body as a value (objects, arrays, strings, numbers, booleans, null) and its return value is the
-//! response body. With `--engine boa`, `limits.memory_mb` is enforced through Boa's counting allocator, which this
-//! example installs as its global allocator (see the `engine-boa` docs, "Limits").
+//! Every `NAME.js` in the scripts folder (`NAME.lua` for the `lua` engine) is one handler, served at `/run/NAME`
+//! (methods GET, POST, PUT, PATCH and DELETE). Each handler gets a pool of its own whose engine runs the file as
+//! its prelude, so handlers are isolated from each other (a handler that keeps timing out only ever discards its
+//! own instances) and each shows up in the metrics under its own `handler` label. Every pool has the `[vm_pool]`
+//! settings, so the server holds at most `max_size` instances per handler. The script defines a global
+//! `handle(request)`; it receives the request body as a value (objects, arrays, strings, numbers, booleans, null;
+//! an empty body is `null` for GET and DELETE) and its return value is the response body. With `--engine boa`,
+//! `limits.memory_mb` is enforced through Boa's counting allocator, which this example installs as its global
+//! allocator (see the `engine-boa` docs, "Limits").
+//!
+//! # What scripts get from the service
+//! - `kv.get(key)` / `kv.set(key, value)`: any JSON value, stored in SQLite (see the [`kv`] module), each handler in
+//!   a key space of its own. Synchronous, on the request's blocking thread, within `limits.timeout`.
+//! - `vmpool.context()`: `{ id, data }`, where `id` is the request id and `data` is the request:
+//!   `{ handler, method, path, query, headers }` (`query`: the query string's pairs as an object of strings, the
+//!   last one winning for a repeated name; `headers`: lower-case names, repeated headers joined by `", "`, values
+//!   that are not text left out). It is the current request's only: after the call it is gone, and a function a
+//!   script kept sees the next request's context, never this one's.
+//! - `console.log/info/warn/error/debug` (and `print` in Lua): into this server's log, target `vmpool::script`,
+//!   each line prefixed with `[request id]`, at most 1000 lines and 64 KiB per request (more is counted and
+//!   dropped; the server then logs a warning with the count).
+//!
+//! The request id is the client's `X-Request-Id` header when it is 1 to 64 characters of `A-Z a-z 0-9 . _ : -`,
+//! otherwise one the server makes up; every `/run` answer carries it back in `X-Request-Id`.
 //!
 //! # Requests never block the runtime
 //! A request waits for an instance with `acquire_async().await` (no thread is blocked while it waits) and then
-//! moves the owned guard into [`tokio::task::spawn_blocking`] for the call, which is synchronous CPU work of up to
-//! `limits.timeout`. The guard is dropped on that blocking thread, so the reset between uses runs there too. When a
-//! request finds no idle instance but the pool may still grow, `acquire_async` creates the new instance on a thread
-//! of its own, so instance creation never runs on the async workers either.
+//! moves the owned guard into [`tokio::task::spawn_blocking`] for the call, which is synchronous CPU work (and
+//! `kv` calls) of up to `limits.timeout`. The guard is dropped on that blocking thread, so the reset between uses
+//! runs there too. When a request finds no idle instance but the pool may still grow, `acquire_async` creates the
+//! new instance on a thread of its own, so instance creation never runs on the async workers either.
 //!
 //! # Status codes
 //! | outcome | status | body |
 //! | --- | --- | --- |
 //! | the handler returned a value | 200 | the value |
-//! | body is not JSON | 400 | `{"error": "bad_request", "message": ...}` |
+//! | body is not JSON, or the query string is malformed | 400 | `{"error": "bad_request", "message": ...}` |
 //! | no such handler | 404 | `{"error": "not_found", ...}` |
 //! | script threw, hit the memory or stack limit, or returned something that is not a value | 422 | `{"error": "exception" / "memory" / "stack" / "conversion", "message": ...}` |
+//! | a host function failed and the script did not catch it | by its code (below) | `{"error": "host", "code": ..., "message": ...}` |
 //! | pool exhausted (no instance free within `acquire_timeout`) | 503 + `Retry-After: 1` | `{"error": "exhausted", ...}` |
 //! | pool closed (shutting down) or an instance could not be created | 503 | `{"error": "closed", ...}` or the creation error's kind |
-//! | script ran past `limits.timeout` | 504 | `{"error": "timeout", ...}` |
-//! | engine fault (`internal`) | 500 | `{"error": "internal", ...}` |
+//! | script ran past `limits.timeout` (time in `kv` calls included) | 504 | `{"error": "timeout", ...}` |
+//! | engine fault (`internal`, a host function that panicked included) | 500 | `{"error": "internal", ...}` |
 //!
-//! Nothing a script does yields 500: 500 is kept for faults of the engine or the server.
+//! Host errors ([`status_for_host_code`]): `E_KV_KEY` (empty or too long key) 400, `E_KV_TOO_LARGE` (value past
+//! the store's limit) 413, `E_KV_BUSY` (database locked by another writer) 503 + `Retry-After: 1`, `E_KV_FAILED`
+//! (the database failed) and `E_NO_REQUEST` 500; any other code (`E_ARGS`: a script passed `kv` the wrong
+//! arguments) 422, as a script error. Only errors a host function really raised in this request map to a status:
+//! a script that throws its own `Error("E_KV_BUSY: ...")` gets 422. A script that catches a host error decides
+//! itself what to answer.
+//!
+//! Nothing a script does yields 500: 500 is kept for faults of the engine, the server or its database.
 //!
 //! # Operations
 //! - `GET /metrics`: the counters of every pool in the Prometheus text format (OpenMetrics), read from
@@ -55,6 +83,8 @@
 //!   comes back); its `saturated` field says so.
 //! - With `enable_metrics = true`, the guide's line `[VM Pool Metrics] Created: ..., Errors: N` is logged every
 //!   `metrics_interval`, one line per handler, followed by `handler=NAME engine=ENGINE`.
+//! - Each answer to `/run` is logged at `debug` (target `vmpool::server`: request id, method, path, status), server
+//!   faults (5xx other than 503) at `warn`.
 //! - SIGTERM or Ctrl-C: stop accepting connections, let the requests in flight finish, log the final metrics, and
 //!   close the pools.
 #![cfg_attr(
@@ -72,15 +102,16 @@ use std::error::Error;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -90,12 +121,67 @@ use prometheus_client::registry::{Registry, Unit};
 use serde_json::json;
 use tokio::net::TcpListener;
 use vmpool::{
-    DestroyReason, EngineConfig, EngineError, ErrorKind, Metrics, Pool, PoolConfig, PoolError,
-    ScriptEngine, ScriptError, Value,
+    CallContext, DestroyReason, EngineConfig, EngineError, ErrorKind, HostApi, HostError, Metrics,
+    Pool, PoolConfig, PoolError, ScriptEngine, ScriptError, Value,
 };
+
+#[path = "server/kv.rs"]
+pub mod kv;
+
+use kv::{KvLimits, KvStore};
 
 /// A boxed error for start-up failures; its message names the file or setting at fault.
 pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// The response header (and request header, when the client sends a usable one) with the request id.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What the host functions know about the request being served (typed context data scripts cannot see): the
+/// handler, and the host errors raised so far, so that an uncaught one can be mapped to its status.
+#[derive(Debug)]
+pub struct RequestScope {
+    handler: String,
+    raised: Mutex<Vec<HostError>>,
+}
+
+/// Host errors kept per request (a script that catches errors in a loop cannot make the list grow).
+const MAX_RECORDED_HOST_ERRORS: usize = 16;
+
+impl RequestScope {
+    /// The scope of a request to `handler`.
+    pub fn new(handler: impl Into<String>) -> Self {
+        Self {
+            handler: handler.into(),
+            raised: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The handler being served.
+    pub fn handler(&self) -> &str {
+        &self.handler
+    }
+
+    /// Notes that a host function raised `error` in this request, and gives it back.
+    pub fn record(&self, error: HostError) -> HostError {
+        let mut raised = self.raised.lock().unwrap_or_else(PoisonError::into_inner);
+        if raised.len() >= MAX_RECORDED_HOST_ERRORS {
+            raised.remove(0);
+        }
+        raised.push(error.clone());
+        error
+    }
+
+    /// The host error raised in this request that an exception's `message` reports (its code and its message both
+    /// appear), the latest first; `None` when the exception is not one of them.
+    pub fn raised_in(&self, message: &str) -> Option<HostError> {
+        let raised = self.raised.lock().unwrap_or_else(PoisonError::into_inner);
+        raised
+            .iter()
+            .rev()
+            .find(|e| message.contains(e.code()) && message.contains(e.message()))
+            .cloned()
+    }
+}
 
 /// The engines compiled into this build, in the order `--engine` defaults through.
 pub const ENGINES: &[&str] = &[
@@ -161,8 +247,12 @@ type ResponseLabels = [(&'static str, String); 3];
 pub struct App<E: ServerEngine> {
     pools: BTreeMap<String, Pool<E>>,
     config: PoolConfig,
+    kv: Arc<KvStore>,
     registry: Registry,
     responses: Family<ResponseLabels, Counter>,
+    /// Made-up request ids are `{id_prefix}-{n}`: the prefix (the start time) keeps them apart across restarts.
+    id_prefix: String,
+    next_id: AtomicU64,
 }
 
 impl<E: ServerEngine> std::fmt::Debug for App<E> {
@@ -176,7 +266,8 @@ impl<E: ServerEngine> std::fmt::Debug for App<E> {
 
 impl<E: ServerEngine> App<E> {
     /// Loads every `*.EXTENSION` script of `scripts` as a handler and builds its pool with `config` (which
-    /// creates `preload_size` instances per handler, so call it before serving, off the async workers).
+    /// creates `preload_size` instances per handler, so call it before serving, off the async workers). Every
+    /// instance gets `console`, `vmpool.context()` and the `kv` namespace on `kv`.
     ///
     /// The pools do not log the metrics line themselves: [`serve`] logs it per handler when `enable_metrics` is
     /// set.
@@ -185,7 +276,7 @@ impl<E: ServerEngine> App<E> {
     /// An unreadable folder or script, a script name that is not a URL segment (`[A-Za-z0-9_-]+`), a folder
     /// without any script, a script that does not compile, or a pool that cannot preload its instances; the
     /// message names the file.
-    pub fn load(config: PoolConfig, scripts: &Path) -> Result<Self, BoxError> {
+    pub fn load(config: PoolConfig, scripts: &Path, kv: Arc<KvStore>) -> Result<Self, BoxError> {
         let entries = std::fs::read_dir(scripts)
             .map_err(|e| format!("cannot read the scripts folder {}: {e}", scripts.display()))?;
         let mut files = Vec::new();
@@ -210,6 +301,7 @@ impl<E: ServerEngine> App<E> {
         }
         let mut pool_config = config.clone();
         pool_config.enable_metrics = false;
+        let host = kv.install(HostApi::new());
         let mut pools = BTreeMap::new();
         for path in files {
             let name = path
@@ -233,9 +325,12 @@ impl<E: ServerEngine> App<E> {
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let engine =
-                E::build(EngineConfig::from_pool_config(&config, source).prelude_name(file_name))
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            let engine = E::build(
+                EngineConfig::from_pool_config(&config, source)
+                    .prelude_name(file_name)
+                    .host(host.clone()),
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
             let pool = Pool::new(engine, pool_config.clone())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             pools.insert(name, pool);
@@ -251,12 +346,45 @@ impl<E: ServerEngine> App<E> {
             engine: E::NAME,
             pools: pools.iter().map(|(n, p)| (n.clone(), p.clone())).collect(),
         }));
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Ok(Self {
             pools,
             config,
+            kv,
             registry,
             responses,
+            id_prefix: format!("{:x}", started.as_millis()),
+            next_id: AtomicU64::new(1),
         })
+    }
+
+    /// The store behind the scripts' `kv` namespace.
+    pub fn kv(&self) -> &KvStore {
+        &self.kv
+    }
+
+    /// The request's id: the client's `X-Request-Id` when it is usable (1 to 64 characters of
+    /// `A-Z a-z 0-9 . _ : -`), otherwise a new one.
+    pub fn request_id(&self, headers: &HeaderMap) -> String {
+        let given = headers
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| {
+                (1..=64).contains(&id.len())
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b))
+            });
+        match given {
+            Some(id) => id.to_owned(),
+            None => format!(
+                "{}-{}",
+                self.id_prefix,
+                self.next_id.fetch_add(1, Ordering::Relaxed)
+            ),
+        }
     }
 
     /// The pool of handler `name`.
@@ -309,10 +437,15 @@ impl<E: ServerEngine> App<E> {
     }
 }
 
-/// The routes: `POST /run/{name}`, `GET /metrics`, `GET /healthz`.
+/// The routes: `/run/{name}` (GET, POST, PUT, PATCH, DELETE), `GET /metrics`, `GET /healthz`.
 pub fn router<E: ServerEngine>(app: Arc<App<E>>) -> Router {
+    let run = get(run_handler::<E>)
+        .post(run_handler::<E>)
+        .put(run_handler::<E>)
+        .patch(run_handler::<E>)
+        .delete(run_handler::<E>);
     Router::new()
-        .route("/run/{name}", post(run_handler::<E>))
+        .route("/run/{name}", run)
         .route("/metrics", get(metrics::<E>))
         .route("/healthz", get(healthz::<E>))
         .with_state(app)
@@ -435,49 +568,149 @@ fn acquire_error<X: EngineError>(error: &PoolError<X>) -> Response {
     }
 }
 
-/// `POST /run/{name}`: parse the body, wait for an instance without blocking, call `handle` on a blocking thread.
+/// The status code for a host error the script did not catch, by its code (see the [module docs](self)).
+pub fn status_for_host_code(code: &str) -> StatusCode {
+    match code {
+        kv::E_KV_KEY => StatusCode::BAD_REQUEST,
+        kv::E_KV_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        kv::E_KV_BUSY => StatusCode::SERVICE_UNAVAILABLE,
+        kv::E_KV_FAILED | kv::E_NO_REQUEST => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// `/run/{name}`: parse the body, wait for an instance without blocking, call `handle` on a blocking thread with
+/// the request as its context.
 async fn run_handler<E: ServerEngine>(
     State(app): State<Arc<App<E>>>,
     UrlPath(name): UrlPath<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(pool) = app.pool(&name) else {
-        app.count("", StatusCode::NOT_FOUND);
-        let handlers: Vec<&str> = app.handlers().collect();
-        return error_response(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no handler {name:?}; the handlers are {handlers:?}"),
-        );
+    let id = app.request_id(&headers);
+    let mut response = match app.pool(&name) {
+        Some(pool) => {
+            let request = HttpRequest {
+                handler: &name,
+                method: &method,
+                uri: &uri,
+                headers: &headers,
+                body,
+            };
+            let response = run(pool, &id, request).await;
+            app.count(&name, response.status());
+            response
+        }
+        None => {
+            app.count("", StatusCode::NOT_FOUND);
+            let handlers: Vec<&str> = app.handlers().collect();
+            error_response(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("no handler {name:?}; the handlers are {handlers:?}"),
+            )
+        }
     };
-    let response = run(pool, body).await;
-    app.count(&name, response.status());
+    let status = response.status();
+    if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        log::warn!(target: "vmpool::server", "[{id}] {method} {} -> {status}", uri.path());
+    } else {
+        log::debug!(target: "vmpool::server", "[{id}] {method} {} -> {status}", uri.path());
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     response
 }
 
-async fn run<E: ServerEngine>(pool: &Pool<E>, body: Bytes) -> Response {
-    let request: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &format!("the request body is not JSON: {e}"),
-            );
+/// One request to a handler, as it arrived.
+struct HttpRequest<'a> {
+    handler: &'a str,
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: Bytes,
+}
+
+impl HttpRequest<'_> {
+    /// The body as a value: JSON, or `null` for an empty GET or DELETE body.
+    fn body(&self) -> Result<Value, String> {
+        if self.body.is_empty() && matches!(*self.method, Method::GET | Method::DELETE) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body).map_err(|e| format!("the request body is not JSON: {e}"))
+    }
+
+    /// What scripts read as `vmpool.context().data`: `{ handler, method, path, query, headers }`.
+    fn data(&self) -> Result<Value, String> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(self.uri)
+            .map_err(|e| format!("the query string is malformed: {e}"))?;
+        let mut query = serde_json::Map::new();
+        for (name, value) in pairs {
+            query.insert(name, Value::String(value));
+        }
+        let mut headers = serde_json::Map::new();
+        for name in self.headers.keys() {
+            let values: Vec<&str> = self
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            if !values.is_empty() {
+                headers.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
+            }
+        }
+        Ok(json!({
+            "handler": self.handler,
+            "method": self.method.as_str(),
+            "path": self.uri.path(),
+            "query": query,
+            "headers": headers,
+        }))
+    }
+}
+
+async fn run<E: ServerEngine>(pool: &Pool<E>, id: &str, request: HttpRequest<'_>) -> Response {
+    let (body, data) = match (request.body(), request.data()) {
+        (Ok(body), Ok(data)) => (body, data),
+        (Err(message), _) | (_, Err(message)) => {
+            return error_response(StatusCode::BAD_REQUEST, "bad_request", &message);
         }
     };
+    let context = CallContext::new(id)
+        .with_data(data)
+        .with(RequestScope::new(request.handler));
     let mut vm = match pool.acquire_async().await {
         Ok(vm) => vm,
         Err(e) => return acquire_error(&e),
     };
     // The call is synchronous CPU work (up to limits.timeout): keep it off the async workers. The guard goes
     // with it and returns the instance (reset included) from the blocking thread.
-    let outcome = tokio::task::spawn_blocking(move || vm.call("handle", &[request])).await;
+    let call_context = context.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || vm.call_with(&call_context, "handle", &[body])).await;
+    let dropped = context.dropped_lines();
+    if dropped > 0 {
+        log::warn!(
+            target: "vmpool::script",
+            "[{id}] {dropped} console line(s) dropped: past the per-request cap"
+        );
+    }
     match outcome {
         Ok(Ok(value)) => (StatusCode::OK, axum::Json(value)).into_response(),
         Ok(Err(e)) => {
             let kind = e.kind();
-            error_response(status_for(kind), kind.as_str(), &message_of(&e, kind))
+            let message = message_of(&e, kind);
+            let host_error = (kind == ErrorKind::Exception)
+                .then(|| context.get::<RequestScope>()?.raised_in(&message))
+                .flatten();
+            match host_error {
+                Some(error) => host_error_response(&error, &message),
+                None => error_response(status_for(kind), kind.as_str(), &message),
+            }
         }
         Err(e) => error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -485,6 +718,22 @@ async fn run<E: ServerEngine>(pool: &Pool<E>, body: Bytes) -> Response {
             &format!("the call's task failed: {e}"),
         ),
     }
+}
+
+/// The answer for a host error the script let through: its status, `{"error": "host", "code", "message"}`.
+fn host_error_response(error: &HostError, message: &str) -> Response {
+    let status = status_for_host_code(error.code());
+    let mut response = (
+        status,
+        axum::Json(json!({ "error": "host", "code": error.code(), "message": message })),
+    )
+        .into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -699,10 +948,11 @@ pub struct Args {
     pub listen: String,
     /// `--engine`: which compiled-in engine to use.
     pub engine: Option<String>,
+    /// `--db`: the `kv` database file; `None` for a temporary one.
+    pub db: Option<PathBuf>,
 }
 
-const USAGE: &str =
-    "usage: server [--config FILE] [--scripts DIR] [--listen ADDR] [--engine quickjs|lua|boa]";
+const USAGE: &str = "usage: server [--config FILE] [--scripts DIR] [--listen ADDR] [--engine quickjs|lua|boa] [--db FILE]";
 
 impl Args {
     /// Parses `--flag value` and `--flag=value` options.
@@ -715,6 +965,7 @@ impl Args {
             scripts: Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scripts"),
             listen: "127.0.0.1:8080".to_owned(),
             engine: None,
+            db: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -736,6 +987,7 @@ impl Args {
                 "--scripts" => parsed.scripts = value()?.into(),
                 "--listen" => parsed.listen = value()?,
                 "--engine" => parsed.engine = Some(value()?),
+                "--db" => parsed.db = Some(value()?.into()),
                 other => return Err(format!("unknown option {other:?}")),
             }
         }
@@ -743,14 +995,29 @@ impl Args {
     }
 }
 
-/// Loads the configuration and the handlers for engine `E`, then serves until SIGTERM or Ctrl-C.
+/// Loads the configuration, opens the `kv` database and loads the handlers for engine `E`, then serves until
+/// SIGTERM or Ctrl-C.
 ///
 /// # Errors
-/// Bad configuration, a script that does not load, an address that cannot be bound.
+/// Bad configuration, a database that cannot be opened, a script that does not load, an address that cannot be
+/// bound.
 pub fn run_server<E: ServerEngine>(args: &Args) -> Result<(), BoxError> {
     let config = PoolConfig::from_file(&args.config)?;
+    let kv = Arc::new(match &args.db {
+        Some(path) => KvStore::open(path, KvLimits::default())?,
+        None => KvStore::temporary(KvLimits::default())?,
+    });
+    log::info!(
+        "kv database: {}{}",
+        kv.path().display(),
+        if kv.is_temporary() {
+            " (temporary: removed when the server stops; keep the data with --db FILE)"
+        } else {
+            ""
+        }
+    );
     // Pools are built (and their warm floors created) before the runtime starts: nothing blocks a worker.
-    let app = Arc::new(App::<E>::load(config, &args.scripts)?);
+    let app = Arc::new(App::<E>::load(config, &args.scripts, kv)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -1,7 +1,9 @@
 //! The `server` example under test, once per engine compiled in: the server runs on a loopback port with the
-//! example's own scripts, a real HTTP client (reqwest) sends concurrent requests, and the test checks the results,
-//! the status code of every error case, the metrics endpoint, graceful shutdown, and that the pools' counters
-//! balance after shutdown.
+//! example's own scripts and a `kv` database in a temporary folder, a real HTTP client (reqwest) sends concurrent
+//! requests, and the test checks the results, the status code of every error case, `kv` across requests (and in
+//! the SQLite file), host errors mapped to their status, console lines in the log with the request id, that no
+//! request sees another's context, the metrics endpoint, graceful shutdown, and that the pools' counters balance
+//! after shutdown.
 //!
 //! Built without an engine feature, only the engine-independent tests run.
 
@@ -26,7 +28,9 @@ mod live {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use super::server::kv::{KvLimits, KvStore};
     use super::server::{self, App, ServerEngine};
+    use super::{Record, capture_logs, logged};
     use reqwest::StatusCode;
     use serde_json::{Value, json};
     use tokio::net::TcpListener;
@@ -56,10 +60,13 @@ stack_kb = 256
     }
 
     async fn start<E: ServerEngine>() -> Running<E> {
+        capture_logs();
         let config = PoolConfig::from_toml(CONFIG).expect("the test's config parses");
         let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scripts");
+        let kv =
+            Arc::new(KvStore::temporary(KvLimits::default()).expect("a temporary kv database"));
         // Building the pools creates their instances: off the async workers, as the example's main does.
-        let app = tokio::task::spawn_blocking(move || App::<E>::load(config, &scripts))
+        let app = tokio::task::spawn_blocking(move || App::<E>::load(config, &scripts, kv))
             .await
             .expect("load does not panic")
             .expect("the example's scripts load");
@@ -100,6 +107,29 @@ stack_kb = 256
                 .map(|v| v.to_str().expect("ASCII header").to_owned());
             let body = response.json().await.expect("every answer is JSON");
             (status, retry_after, body)
+        }
+
+        /// Sends `method` to `path` with `headers` and a raw `body`; returns the status, the headers and the JSON
+        /// body.
+        async fn send(
+            &self,
+            method: reqwest::Method,
+            path: &str,
+            headers: &[(&str, &str)],
+            body: &str,
+        ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+            let mut request = self
+                .client
+                .request(method, format!("{}{path}", self.base))
+                .body(body.to_owned());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let response = request.send().await.expect("the server answers");
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.json().await.expect("every answer is JSON");
+            (status, headers, body)
         }
 
         async fn get(&self, path: &str) -> reqwest::Response {
@@ -221,6 +251,9 @@ stack_kb = 256
         let answer = server.post("nope", "{}").await;
         assert_error(&answer, StatusCode::NOT_FOUND, "not_found", "\"nope\"");
         responses += u64::from(tainted) + 4;
+
+        let host_requests = exercise_host(&server).await;
+        responses += host_requests;
 
         // An exhausted pool: the test holds every instance of `hello`, so the request waits `acquire_timeout` in vain.
         let hello = server.app.pool("hello").expect("the hello handler");
@@ -399,9 +432,405 @@ stack_kb = 256
             uses += m.total_uses;
         }
         // Every request that reached a pool used one instance once, plus the 4 instances the test held itself:
-        // the 24 concurrent ones, 6 or 7 error cases that ran a script, the retry after exhaustion, the in-flight one.
-        assert_eq!(uses, 24 + u64::from(tainted) + 2 + 1 + 1 + 4);
+        // the 24 concurrent ones, 6 or 7 error cases that ran a script, the host API's requests, the retry after
+        // exhaustion, the in-flight one.
+        assert_eq!(
+            uses,
+            24 + u64::from(tainted) + 2 + host_requests + 1 + 1 + 4
+        );
     }
+
+    /// The script's view of the service: `kv` across requests, host errors mapped to their status, console lines in
+    /// the log with the request id, and the request as the context (never another request's). Returns the number of
+    /// requests made (each one used an instance once).
+    async fn exercise_host<E: ServerEngine>(server: &Running<E>) -> u64 {
+        use reqwest::Method;
+        let engine = E::NAME;
+        let mut requests = 0;
+
+        // kv: a value stored by one request is read back by the next ones, and overwritten.
+        let document =
+            json!({ "title": "groceries", "items": ["milk", 2, { "fresh": true }], "done": false });
+        let put_id = format!("{engine}-put-doc");
+        let (status, headers, body) = server
+            .send(
+                Method::PUT,
+                "/run/notes?key=doc",
+                &[("x-request-id", &put_id)],
+                &document.to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body, json!({ "key": "doc", "stored": true }));
+        assert_eq!(headers["x-request-id"], put_id.as_str());
+        let (status, _, body) = server
+            .send(Method::GET, "/run/notes?key=doc", &[], "")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body, json!({ "key": "doc", "value": document }));
+        let (status, _, body) = server
+            .send(Method::GET, "/run/notes?key=nothing", &[], "")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["key"], "nothing");
+        assert_eq!(body["value"], Value::Null, "{body}");
+        let (status, _, body) = server
+            .send(Method::POST, "/run/notes?key=doc", &[], "42")
+            .await;
+        assert_eq!(
+            (status, &body),
+            (StatusCode::OK, &json!({ "key": "doc", "stored": true }))
+        );
+        let (_, _, body) = server
+            .send(Method::GET, "/run/notes?key=doc", &[], "")
+            .await;
+        assert_eq!(body, json!({ "key": "doc", "value": 42 }));
+        requests += 5;
+        // The value is in the SQLite file, in the handler's own key space.
+        let db = rusqlite::Connection::open(server.app.kv().path()).expect("the database opens");
+        let stored: String = db
+            .query_row(
+                "SELECT value FROM kv WHERE handler = 'notes' AND key = 'doc'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("the row is there");
+        assert_eq!(stored, "42");
+        let other = server
+            .app
+            .kv()
+            .get("request", "doc", Duration::from_secs(1));
+        assert_eq!(other, Ok(None), "another handler's key space is empty");
+        // The store logged nothing but the script did, with the request id.
+        let lines = logged(|r| {
+            r.target == "vmpool::script" && r.message.starts_with(&format!("[{put_id}] "))
+        });
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0].level, log::Level::Info);
+        assert_eq!(lines[0].message, format!("[{put_id}] notes: stored doc"));
+        let access = logged(|r| {
+            r.target == "vmpool::server" && r.message.starts_with(&format!("[{put_id}] "))
+        });
+        assert_eq!(access.len(), 1, "{access:?}");
+        assert!(
+            access[0].message.ends_with("PUT /run/notes -> 200 OK"),
+            "{access:?}"
+        );
+
+        // Host errors the script does not catch: the status their code maps to.
+        let (status, _, body) = server.send(Method::PUT, "/run/notes?key=", &[], "1").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            (&body["error"], &body["code"]),
+            (&json!("host"), &json!("E_KV_KEY")),
+            "{body}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("a message")
+                .contains("the key is empty"),
+            "{body}"
+        );
+        let big = Value::String("x".repeat(70_000)).to_string();
+        let (status, _, body) = server
+            .send(Method::PUT, "/run/notes?key=big", &[], &big)
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(body["code"], "E_KV_TOO_LARGE", "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("a message")
+                .contains("65536"),
+            "{body}"
+        );
+        // A script's own exception stays a 422.
+        let (status, _, body) = server.send(Method::GET, "/run/notes", &[], "").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"], "exception", "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("a message")
+                .contains("needs ?key="),
+            "{body}"
+        );
+        // Another writer holds the database: the write gives up at half the time left, 503 with Retry-After.
+        db.execute_batch("BEGIN IMMEDIATE").expect("the write lock");
+        let (status, headers, body) = server
+            .send(Method::PUT, "/run/notes?key=doc", &[], "7")
+            .await;
+        db.execute_batch("ROLLBACK").expect("the lock is released");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["code"], "E_KV_BUSY", "{body}");
+        assert_eq!(headers["retry-after"], "1");
+        let (_, _, body) = server
+            .send(Method::GET, "/run/notes?key=doc", &[], "")
+            .await;
+        assert_eq!(
+            body,
+            json!({ "key": "doc", "value": 42 }),
+            "the refused write changed nothing"
+        );
+        requests += 5;
+
+        // Console: every level into the log, target vmpool::script, with the request id.
+        let log_id = format!("{engine}-log");
+        let (status, _, body) = server
+            .send(
+                Method::GET,
+                "/run/request?warn=yes",
+                &[("x-request-id", &log_id)],
+                "",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let lines: Vec<Record> = logged(|r| {
+            r.target == "vmpool::script" && r.message.starts_with(&format!("[{log_id}] "))
+        });
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0].level, log::Level::Info);
+        assert!(
+            lines[0].message.contains("request:") && lines[0].message.ends_with("/run/request"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1].level, log::Level::Warn);
+        assert_eq!(
+            lines[1].message,
+            format!("[{log_id}] request: asked to warn yes")
+        );
+        requests += 1;
+
+        // Context: each request sees its own method, path, query and headers, nothing of the one before, even on
+        // an instance that served it (4 instances, 9 requests) and through a function the prelude kept.
+        let mut ids = Vec::new();
+        for i in 0..9 {
+            let secret = format!("secret-{i}");
+            let mut headers = vec![];
+            if i < 8 {
+                headers.push(("x-demo", secret.as_str()));
+            }
+            let (status, response_headers, body) = server
+                .send(Method::GET, &format!("/run/request?n={i}"), &headers, "")
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let id = response_headers["x-request-id"]
+                .to_str()
+                .expect("ASCII")
+                .to_owned();
+            assert_eq!(body["id"], id.as_str(), "{body}");
+            assert_eq!(body["method"], "GET");
+            assert_eq!(body["path"], "/run/request");
+            assert_eq!(body["query"], json!({ "n": i.to_string() }), "{body}");
+            if i < 8 {
+                assert_eq!(body["demo"], secret.as_str(), "{body}");
+            } else {
+                assert_eq!(
+                    body["demo"],
+                    Value::Null,
+                    "the last request sent no X-Demo: {body}"
+                );
+            }
+            assert_eq!(
+                body["previous"],
+                Value::Null,
+                "request {i} saw an earlier one: {body}"
+            );
+            assert!(!ids.contains(&id), "ids are unique: {id} in {ids:?}");
+            ids.push(id);
+        }
+        requests += 9;
+        let m = server
+            .app
+            .pool("request")
+            .expect("the request handler")
+            .metrics();
+        assert_eq!(m.created, 4, "no instance was replaced: {m:?}");
+        assert_eq!(m.total_uses, 10, "instances were reused: {m:?}");
+        requests
+    }
+}
+
+/// One log record the test's logger kept.
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    not(any(feature = "quickjs", feature = "lua", feature = "boa")),
+    allow(dead_code)
+)]
+struct Record {
+    target: String,
+    level: log::Level,
+    message: String,
+}
+
+/// Every `vmpool*` record logged by this test binary (the servers of all engines).
+static RECORDS: std::sync::Mutex<Vec<Record>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps every record of a `vmpool*` target.
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target().starts_with("vmpool")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            RECORDS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Record {
+                    target: record.target().to_owned(),
+                    level: record.level(),
+                    message: record.args().to_string(),
+                });
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the capturing logger, once per test binary.
+#[cfg_attr(
+    not(any(feature = "quickjs", feature = "lua", feature = "boa")),
+    allow(dead_code)
+)]
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        log::set_logger(&Capture).expect("no other logger in this test binary");
+        log::set_max_level(log::LevelFilter::Debug);
+    });
+}
+
+/// The records kept so far that `keep` selects, in the order they were logged.
+#[cfg_attr(
+    not(any(feature = "quickjs", feature = "lua", feature = "boa")),
+    allow(dead_code)
+)]
+fn logged(keep: impl Fn(&Record) -> bool) -> Vec<Record> {
+    RECORDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .filter(|r| keep(r))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn host_error_codes_map_to_statuses() {
+    use server::status_for_host_code;
+    assert_eq!(status_for_host_code("E_KV_KEY"), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        status_for_host_code("E_KV_TOO_LARGE"),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        status_for_host_code("E_KV_BUSY"),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        status_for_host_code("E_KV_FAILED"),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        status_for_host_code("E_NO_REQUEST"),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    // A script passing the wrong arguments is the script's error.
+    assert_eq!(
+        status_for_host_code("E_ARGS"),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[test]
+fn only_host_errors_raised_in_the_request_map_to_a_status() {
+    let scope = server::RequestScope::new("notes");
+    let fake = "Error: E_KV_BUSY: the kv database stayed locked by another writer";
+    assert_eq!(
+        scope.raised_in(fake),
+        None,
+        "a script's own error is not a host error"
+    );
+    let raised = scope.record(vmpool::HostError::new("E_KV_KEY", "the key is empty"));
+    assert_eq!(raised.code(), "E_KV_KEY");
+    assert_eq!(scope.raised_in(fake), None);
+    assert_eq!(
+        scope.raised_in("Error: E_KV_KEY: the key is empty, at handle (notes.js:12:5)"),
+        Some(raised)
+    );
+    // The list is bounded: the oldest go first.
+    for i in 0..20 {
+        scope.record(vmpool::HostError::new("E_X", format!("error {i}")));
+    }
+    assert_eq!(scope.raised_in("E_KV_KEY: the key is empty"), None);
+    assert!(scope.raised_in("E_X: error 19").is_some());
+}
+
+#[test]
+fn the_kv_store_keeps_json_values_per_handler_within_its_limits() {
+    use server::kv::{KvLimits, KvStore};
+    let limits = KvLimits {
+        max_key_bytes: 8,
+        max_value_bytes: 32,
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("kv.sqlite3");
+    let wait = std::time::Duration::from_secs(1);
+    {
+        let store = KvStore::open(&path, limits).expect("the database opens");
+        assert!(!store.is_temporary());
+        store
+            .set("a", "k", &serde_json::json!({ "n": [1, 2.5, null] }), wait)
+            .expect("stored");
+        assert_eq!(
+            store.get("a", "k", wait),
+            Ok(Some(serde_json::json!({ "n": [1, 2.5, null] })))
+        );
+        assert_eq!(
+            store.get("b", "k", wait),
+            Ok(None),
+            "another handler's key space"
+        );
+        fn code<T>(result: Result<T, vmpool::HostError>) -> Option<String> {
+            result.err().map(|e| e.code().to_owned())
+        }
+        assert_eq!(code(store.get("a", "", wait)).as_deref(), Some("E_KV_KEY"));
+        assert_eq!(
+            code(store.set("a", "123456789", &serde_json::json!(1), wait)).as_deref(),
+            Some("E_KV_KEY")
+        );
+        assert_eq!(
+            code(store.set("a", "k", &serde_json::json!("x".repeat(40)), wait)).as_deref(),
+            Some("E_KV_TOO_LARGE")
+        );
+    }
+    // The data outlives the store: it is in the file.
+    let store = KvStore::open(&path, limits).expect("the database opens again");
+    assert_eq!(
+        store.get("a", "k", wait),
+        Ok(Some(serde_json::json!({ "n": [1, 2.5, null] })))
+    );
+    // A file that is not a database is refused at start-up, naming the file.
+    let bogus = dir.path().join("bogus.sqlite3");
+    std::fs::write(
+        &bogus,
+        "not a database, not at all, just text that is long enough",
+    )
+    .expect("written");
+    let error = KvStore::open(&bogus, limits)
+        .expect_err("not a database")
+        .to_string();
+    assert!(error.contains("bogus.sqlite3"), "{error}");
+    // A temporary store removes its folder when dropped.
+    let temporary = KvStore::temporary(KvLimits::default()).expect("a temporary database");
+    let folder = temporary.path().parent().expect("a folder").to_owned();
+    assert!(temporary.is_temporary() && folder.exists());
+    drop(temporary);
+    assert!(!folder.exists(), "{} is removed", folder.display());
 }
 
 #[test]
@@ -450,6 +879,9 @@ fn flags_parse() {
     assert_eq!(args.scripts, Path::new("dir"));
     assert_eq!(args.listen, "127.0.0.1:0");
     assert_eq!(args.engine.as_deref(), Some("lua"));
+    assert_eq!(args.db, None, "a temporary database unless --db names one");
+    let args = server::Args::parse(["--db=/tmp/kv.sqlite3".to_owned()]).expect("valid flags");
+    assert_eq!(args.db.as_deref(), Some(Path::new("/tmp/kv.sqlite3")));
     let error = server::Args::parse(["--listen".to_owned()]).expect_err("missing value");
     assert!(error.contains("--listen needs a value"), "{error}");
     let error =

@@ -51,6 +51,7 @@ pub fn engine_config(job: &Job, isolation: Isolation) -> EngineConfig {
     EngineConfig::new(job.prelude.clone())
         .prelude_name(job.prelude_name.clone())
         .isolation(isolation)
+        .host(job.host.clone())
 }
 
 /// A pool of `size` preloaded instances of `B` for `job`, with `isolation`.
