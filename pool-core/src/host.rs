@@ -945,9 +945,8 @@ impl HostSession {
                 )));
             }
         };
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(self.set_fatal(ScriptError::timeout(timeout)));
-        }
+        // The size first: a result past the memory limit is refused as such even when making it also took the
+        // operation past its deadline.
         let size = value_size(&value, self.memory_limit);
         if size > self.memory_limit {
             return Err(self.set_fatal(ScriptError::new(
@@ -958,6 +957,9 @@ impl HostSession {
                     self.memory_limit / (1024 * 1024)
                 ),
             )));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(self.set_fatal(ScriptError::timeout(timeout)));
         }
         Ok(value)
     }

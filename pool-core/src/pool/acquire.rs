@@ -66,7 +66,8 @@ pub(super) enum Taken<V> {
 }
 
 /// One step of the acquire state machine: an instance or capacity, an error, or `Pending` (queued).
-type TakeStep<E> = Poll<Result<Taken<<E as ScriptEngine>::Vm>, PoolError<<E as ScriptEngine>::Error>>>;
+type TakeStep<E> =
+    Poll<Result<Taken<<E as ScriptEngine>::Vm>, PoolError<<E as ScriptEngine>::Error>>>;
 
 impl<E: ScriptEngine> Inner<E> {
     /// The acquire state machine, shared by the blocking and the async driver. With the main lock held: fails
@@ -74,11 +75,7 @@ impl<E: ScriptEngine> Inner<E> {
     /// the pool is full: the caller gives up once its timeout has passed (at once with a zero timeout), or is
     /// queued with `waker` (or its waker refreshed) to be woken when an instance or capacity becomes free, and
     /// `Pending` comes back.
-    pub(super) fn poll_take(
-        &self,
-        waiting: &mut Waiting,
-        waker: &Waker,
-    ) -> TakeStep<E> {
+    pub(super) fn poll_take(&self, waiting: &mut Waiting, waker: &Waker) -> TakeStep<E> {
         let mut st = self.state();
         let taken = loop {
             if st.is_closed() {
