@@ -9,9 +9,13 @@
 //! refuses such a receiver (or spreadable `concat` argument) with a `RangeError` and otherwise calls the original.
 //! The wrappers keep the originals' names and lengths; a `length` getter runs once more than it would.
 
+use std::sync::Arc;
+
 use rquickjs::convert::Coerced;
 use rquickjs::function::{Rest, This};
 use rquickjs::{Ctx, Exception, Function, Object, Value};
+
+use crate::deadline::Deadline;
 
 /// The methods bounded, with their `length`.
 const METHODS: &[(&str, usize)] = &[
@@ -36,7 +40,14 @@ type Originals<'js> = Vec<Value<'js>>;
 
 /// Replaces the methods of `Array.prototype` listed in [`METHODS`] with bounded ones: an array-like longer than
 /// `max_length` is refused.
-pub(crate) fn bound<'js>(ctx: &Ctx<'js>, max_length: u64) -> rquickjs::Result<()> {
+///
+/// A wrapper checks the native stack before it calls the original ([`Deadline::check_stack`]): `join` of nested
+/// arrays recurses through it.
+pub(crate) fn bound<'js>(
+    ctx: &Ctx<'js>,
+    max_length: u64,
+    deadline: &Arc<Deadline>,
+) -> rquickjs::Result<()> {
     let array: Object<'js> = ctx.globals().get("Array")?;
     let prototype: Object<'js> = array.get("prototype")?;
     let symbol: Object<'js> = ctx.globals().get("Symbol")?;
@@ -44,6 +55,7 @@ pub(crate) fn bound<'js>(ctx: &Ctx<'js>, max_length: u64) -> rquickjs::Result<()
     for (index, &(name, length)) in METHODS.iter().enumerate() {
         originals.push(prototype.get(name)?);
         let spreads = name == "concat";
+        let deadline = Arc::clone(deadline);
         let wrapper = Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>,
@@ -62,6 +74,7 @@ pub(crate) fn bound<'js>(ctx: &Ctx<'js>, max_length: u64) -> rquickjs::Result<()
                         "the array methods' originals are gone",
                     ));
                 };
+                deadline.check_stack(&ctx)?;
                 check(&ctx, &this.0, max_length, name)?;
                 if spreads {
                     for arg in args.iter() {

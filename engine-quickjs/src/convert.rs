@@ -4,9 +4,9 @@ use pool_core::engine::number_value as number;
 use pool_core::{ErrorKind, ScriptError, Value};
 use rquickjs::function::This;
 use rquickjs::object::Property;
-use rquickjs::{Array, Ctx, Object, Type};
+use rquickjs::{Array, Atom, Ctx, Object, Type};
 
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, Tripped};
 
 /// Deepest nesting of arrays and objects converted either way.
 pub(crate) const MAX_DEPTH: usize = 128;
@@ -88,6 +88,18 @@ pub(crate) struct FromJs<'a, 'js> {
     /// The objects being converted, outermost first, to report cycles.
     ancestors: Vec<Object<'js>>,
     steps: usize,
+    /// Most bytes the converted value may take, as [`pool_core::host::value_size`] counts them (`usize::MAX`: no
+    /// budget).
+    budget: usize,
+    /// Bytes counted so far against `budget`.
+    used: usize,
+    /// Whether the conversion stopped because it passed `budget`.
+    over_budget: bool,
+    /// Whether a value that cannot be converted becomes a string describing it instead of failing (console).
+    lenient: bool,
+    /// Whether the conversion runs inside a host function call, in the middle of the script (see
+    /// [`FromJs::arguments`]).
+    nested: Option<usize>,
 }
 
 impl<'a, 'js> FromJs<'a, 'js> {
@@ -100,6 +112,73 @@ impl<'a, 'js> FromJs<'a, 'js> {
             max_values: (memory_limit / 16).max(1024),
             ancestors: Vec::new(),
             steps: 0,
+            budget: usize::MAX,
+            used: 0,
+            over_budget: false,
+            lenient: false,
+            nested: None,
+        }
+    }
+
+    /// A conversion of the arguments of a host function call: at most `budget` bytes (counted as
+    /// [`pool_core::host::value_size`] does; the conversion stops, before copying a string that would pass it);
+    /// `lenient` turns values that cannot be converted into strings describing them.
+    ///
+    /// The conversion runs while the script is on the stack. rquickjs moves QuickJS's stack base to the caller of
+    /// every function it calls (`toJSON` here), so a call made deep in the script would let the script recurse
+    /// further than the stack limit: `toJSON` is only called while the native stack is less than a quarter of
+    /// `stack_limit` deeper than where the operation entered QuickJS, and a deeper call records the stack limit.
+    pub(crate) fn arguments(
+        deadline: &'a Deadline,
+        memory_limit: usize,
+        budget: usize,
+        lenient: bool,
+        stack_limit: usize,
+    ) -> Self {
+        Self {
+            budget,
+            lenient,
+            nested: Some(stack_limit / 4),
+            ..Self::new(deadline, memory_limit)
+        }
+    }
+
+    /// Whether the conversion stopped because the value passed its byte budget.
+    pub(crate) fn over_budget(&self) -> bool {
+        self.over_budget
+    }
+
+    /// Counts `bytes` against the budget.
+    fn charge(&mut self, bytes: usize) -> Result<(), Failure> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > self.budget {
+            self.over_budget = true;
+            return Err(conversion(format!(
+                "the value is larger than {} bytes",
+                self.budget
+            )));
+        }
+        Ok(())
+    }
+
+    /// A string's text, counted against the budget before it is copied.
+    fn text(&mut self, string: &rquickjs::String<'js>) -> Result<Option<String>, Failure> {
+        if self.budget != usize::MAX {
+            // The UTF-8 length, measured without copying the text out of QuickJS (an ASCII string is read in
+            // place; another is encoded in the instance's heap, under its memory limit).
+            let length = string.clone().to_cstring()?.len();
+            self.charge(length)?;
+        }
+        Ok(string.to_string().ok())
+    }
+
+    /// What a value that cannot be converted becomes in a lenient conversion, or the error otherwise.
+    fn unconvertible(&mut self, description: String, error: String) -> Result<Value, Failure> {
+        if self.lenient {
+            self.charge(description.len())?;
+            Ok(Value::String(description))
+        } else {
+            Err(conversion(error))
         }
     }
 
@@ -125,27 +204,44 @@ impl<'a, 'js> FromJs<'a, 'js> {
         if self.steps.is_multiple_of(256) && self.deadline.expired() {
             return Err(Failure::Js(rquickjs::Error::Exception));
         }
+        self.charge(16)?;
         match value.type_of() {
             Type::Uninitialized | Type::Undefined | Type::Null => Ok(Value::Null),
             Type::Bool => Ok(Value::Bool(value.as_bool().unwrap_or_default())),
             Type::Int => Ok(Value::from(value.as_int().unwrap_or_default())),
             Type::Float => Ok(number(value.as_float().unwrap_or(f64::NAN))),
-            Type::String => match value.as_string().map(rquickjs::String::to_string) {
-                Some(Ok(s)) => Ok(Value::String(s)),
-                _ => Err(conversion(
-                    "cannot convert a string that is not valid Unicode (it has a lone surrogate)",
-                )),
-            },
-            Type::Symbol => Err(conversion(format!("cannot convert a symbol{}", at(key)))),
-            Type::BigInt => Err(conversion(format!("cannot convert a BigInt{}", at(key)))),
-            Type::Function | Type::Constructor => {
-                Err(conversion(format!("cannot convert a function{}", at(key))))
+            Type::String => {
+                let text = match value.as_string() {
+                    Some(string) => self.text(string)?,
+                    None => None,
+                };
+                match text {
+                    Some(text) => Ok(Value::String(text)),
+                    None => self.unconvertible(
+                        "[string that is not valid Unicode]".to_owned(),
+                        "cannot convert a string that is not valid Unicode (it has a lone surrogate)".to_owned(),
+                    ),
+                }
             }
-            Type::Module | Type::Unknown => Err(conversion(format!(
-                "cannot convert a {}{}",
-                value.type_name(),
-                at(key)
-            ))),
+            Type::Symbol => self.unconvertible(
+                "[symbol]".to_owned(),
+                format!("cannot convert a symbol{}", at(key)),
+            ),
+            Type::BigInt => {
+                let digits = value
+                    .as_big_int()
+                    .and_then(|b| b.clone().to_i64().ok())
+                    .map_or_else(|| "[bigint]".to_owned(), |i| i.to_string());
+                self.unconvertible(digits, format!("cannot convert a BigInt{}", at(key)))
+            }
+            Type::Function | Type::Constructor => self.unconvertible(
+                "[function]".to_owned(),
+                format!("cannot convert a function{}", at(key)),
+            ),
+            Type::Module | Type::Unknown => self.unconvertible(
+                format!("[{}]", value.type_name()),
+                format!("cannot convert a {}{}", value.type_name(), at(key)),
+            ),
             Type::Array | Type::Object | Type::Exception | Type::Promise | Type::Proxy => {
                 let object = value
                     .into_object()
@@ -171,7 +267,16 @@ impl<'a, 'js> FromJs<'a, 'js> {
         if to_json {
             let method: rquickjs::Value<'js> = object.get("toJSON")?;
             if let Some(method) = method.as_function() {
-                self.deadline.enter();
+                match self.nested {
+                    None => self.deadline.enter(),
+                    Some(room) if self.deadline.depth() >= room => {
+                        self.deadline.trip(Tripped::Stack);
+                        return Err(conversion(
+                            "cannot call toJSON this deep in the stack (the stack limit)",
+                        ));
+                    }
+                    Some(_) => {}
+                }
                 let replaced: rquickjs::Value<'js> =
                     method.call((This(object.clone()), key.to_string()))?;
                 return self.convert_inner(replaced, key, false);
@@ -182,15 +287,33 @@ impl<'a, 'js> FromJs<'a, 'js> {
             .iter()
             .any(|a| a.as_value() == object.as_value())
         {
-            return Err(conversion(format!(
-                "cannot convert a cyclic structure{}",
-                at(key)
-            )));
+            return self.unconvertible(
+                "[circular]".to_owned(),
+                format!("cannot convert a cyclic structure{}", at(key)),
+            );
         }
         if self.ancestors.len() >= MAX_DEPTH {
-            return Err(conversion(format!(
-                "cannot convert a value nested deeper than {MAX_DEPTH} levels"
-            )));
+            return self.unconvertible(
+                "[nested too deeply]".to_owned(),
+                format!("cannot convert a value nested deeper than {MAX_DEPTH} levels"),
+            );
+        }
+        if self.lenient && object.is_error() {
+            // `name: message`, as `String(error)` gives (an error has no own enumerable properties to show).
+            let name: rquickjs::Value<'js> = object.get("name")?;
+            let message: rquickjs::Value<'js> = object.get("message")?;
+            let part = |v: &rquickjs::Value<'js>| {
+                v.as_string()
+                    .and_then(|s| s.to_string().ok())
+                    .unwrap_or_default()
+            };
+            let text = match (part(&name), part(&message)) {
+                (name, message) if message.is_empty() => name,
+                (name, message) if name.is_empty() => message,
+                (name, message) => format!("{name}: {message}"),
+            };
+            self.charge(text.len())?;
+            return Ok(Value::String(text));
         }
         self.ancestors.push(object.clone());
         let result = if object.is_array() {
@@ -205,6 +328,18 @@ impl<'a, 'js> FromJs<'a, 'js> {
             if length as usize > self.max_values {
                 return Err(self.too_many());
             }
+            // Every element counts at least 16 bytes: a sparse array past the budget is refused at once.
+            if self
+                .used
+                .saturating_add((length as usize).saturating_mul(16))
+                > self.budget
+            {
+                self.over_budget = true;
+                return Err(conversion(format!(
+                    "the value is larger than {} bytes",
+                    self.budget
+                )));
+            }
             let mut items = Vec::with_capacity((length as usize).min(1024));
             for i in 0..length {
                 let item: rquickjs::Value<'js> = object.get(i)?;
@@ -213,9 +348,17 @@ impl<'a, 'js> FromJs<'a, 'js> {
             Value::Array(items)
         } else {
             let mut map = serde_json::Map::new();
-            for name in object.keys::<String>() {
-                let name = name?;
-                let item: rquickjs::Value<'js> = object.get(name.as_str())?;
+            for atom in object.keys::<Atom<'js>>() {
+                let atom = atom?;
+                let name = match self.text(&atom.to_js_string()?)? {
+                    Some(name) => name,
+                    None => {
+                        return Err(conversion(
+                            "cannot convert a property name that is not valid Unicode",
+                        ));
+                    }
+                };
+                let item: rquickjs::Value<'js> = object.get(atom)?;
                 // As in JSON.stringify, a property whose value is undefined is left out.
                 if item.is_undefined() {
                     continue;

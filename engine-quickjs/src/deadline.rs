@@ -98,6 +98,41 @@ impl Deadline {
         self.stack_base.store(stack_pointer(), Ordering::Relaxed);
     }
 
+    /// How much deeper the native stack is now than where the operation last entered QuickJS (0 when unknown).
+    #[inline(always)]
+    pub(crate) fn depth(&self) -> usize {
+        let base = self.stack_base.load(Ordering::Relaxed);
+        if base == 0 {
+            0
+        } else {
+            base.saturating_sub(stack_pointer())
+        }
+    }
+
+    /// The stack limit in bytes (`stack_kb`).
+    pub(crate) fn stack_limit(&self) -> usize {
+        self.stack_limit
+    }
+
+    /// Refuses to call back into QuickJS from a host function when the native stack is already `stack_kb` deeper
+    /// than where the operation entered QuickJS: records the stack limit and throws QuickJS's own stack error.
+    ///
+    /// rquickjs moves QuickJS's stack base to the caller of every function it calls, so a host function that calls
+    /// script code (an array method's original, `toJSON`) resets QuickJS's own stack check; without this, data
+    /// that makes such calls recurse (`String()` of deeply nested arrays) would overflow the native stack between
+    /// two polls of the interrupt handler.
+    #[inline(always)]
+    pub(crate) fn check_stack(&self, ctx: &rquickjs::Ctx<'_>) -> rquickjs::Result<()> {
+        if self.depth() >= self.stack_limit {
+            self.trip(Tripped::Stack);
+            return Err(rquickjs::Exception::throw_range(
+                ctx,
+                "Maximum call stack size exceeded",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the current operation must stop on time; records that it did. Called by the host's own loops (the
     /// job queue, value conversion).
     pub(crate) fn expired(&self) -> bool {

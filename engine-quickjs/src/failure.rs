@@ -124,6 +124,13 @@ pub(crate) fn classify(
             format!("SyntaxError: {message} at {file}, line {line}, column {column}"),
         );
     }
+    // An error with a `code` (a host error, `MODULE_NOT_FOUND`) shows it as Node does: `Error [CODE]: message`.
+    let code = text(object, "code");
+    let name = if code.is_empty() {
+        name
+    } else {
+        format!("{name} [{code}]")
+    };
     let mut text = if message.is_empty() {
         name
     } else {

@@ -197,11 +197,13 @@ mod convert;
 mod deadline;
 mod failure;
 mod heap;
+mod host;
 mod stop;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use pool_core::host::{CallContext, HostSession};
 use pool_core::js::{FINGERPRINT, LOCKDOWN, SCRUB};
 use pool_core::{EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
 use rquickjs::context::EvalOptions;
@@ -213,6 +215,7 @@ use crate::convert::{Failure, FromJs, Key};
 use crate::deadline::Deadline;
 use crate::failure::{Phase, describe, memory, tripped};
 use crate::heap::Heap;
+use crate::host::Link;
 use crate::stop::Stopper;
 
 /// Largest `stack_kb` QuickJS honours; it treats larger limits as "no limit".
@@ -222,17 +225,32 @@ pub const MAX_STACK_KB: u64 = 16 * 1024;
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The adapter's functions, kept in the runtime's user data where scripts cannot reach them.
-type Helpers<'js> = Vec<Option<Function<'js>>>;
+pub(crate) type Helpers<'js> = Vec<Option<Function<'js>>>;
 const EVAL: usize = 0;
 const SCRUB_FN: usize = 1;
 const CHECK_FN: usize = 2;
+/// A loop that only the interrupt handler ends (module `host`: how a fatal host failure ends the operation).
+pub(crate) const STOP_FN: usize = 3;
+const HELPERS: usize = 4;
 
 /// The QuickJS engine factory: the configuration every instance shares.
 ///
 /// See the [crate docs](crate) for the values, limits and isolation it implements.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct QuickJsEngine {
     config: EngineConfig,
+    /// The instance [`QuickJsEngine::new`] made to check the configuration, handed out by the first
+    /// [`create`](ScriptEngine::create) (so that its modules and the host calls of its prelude are not run twice).
+    spare: Mutex<Option<QuickJsVm>>,
+}
+
+impl Clone for QuickJsEngine {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            spare: Mutex::new(None),
+        }
+    }
 }
 
 /// One QuickJS instance: a `Runtime` with one `Context`, its limits, and the isolation baseline.
@@ -246,6 +264,8 @@ pub struct QuickJsVm {
     deadline: Arc<Deadline>,
     heap: Arc<Heap>,
     stopper: Arc<Stopper>,
+    /// The instance's link to the host API: the current operation's context, deadline and fatal failure.
+    session: Arc<HostSession>,
     broken: bool,
 }
 
@@ -312,8 +332,12 @@ impl QuickJsEngine {
                 ),
             ));
         }
-        let engine = Self { config };
-        drop(engine.create()?);
+        let engine = Self {
+            config,
+            spare: Mutex::new(None),
+        };
+        let first = engine.create()?;
+        *engine.spare.lock().unwrap_or_else(PoisonError::into_inner) = Some(first);
         Ok(engine)
     }
 
@@ -326,44 +350,65 @@ impl QuickJsEngine {
         self.config.isolation == Isolation::Strict
     }
 
+    /// Installs the host API, loads the modules and runs the prelude in a new instance.
+    fn load(&self, vm: &mut QuickJsVm) -> Result<(), ScriptError> {
+        let limits = &self.config.limits;
+        let deadline = Arc::clone(&vm.deadline);
+        let link = Arc::new(Link::new(
+            Arc::clone(&vm.session),
+            Arc::clone(&deadline),
+            limits.memory_bytes(),
+        ));
+        let _armed = deadline.arm(limits.timeout);
+        vm.context.with(|ctx| -> Result<(), ScriptError> {
+            let internal =
+                |e: rquickjs::Error| describe(&ctx, &deadline, limits, e.into(), Phase::Internal);
+            // Captured before the prelude can replace it.
+            let eval: Function<'_> = ctx.globals().get("eval").map_err(internal)?;
+            let mut options = EvalOptions::default();
+            options.strict = false;
+            options.filename = Some("vmpool:stop".to_owned());
+            let stop: Function<'_> = ctx
+                .eval_with_options("(function () { for (;;) {} })", options)
+                .map_err(internal)?;
+            let mut helpers = vec![None; HELPERS];
+            helpers[EVAL] = Some(eval);
+            helpers[STOP_FN] = Some(stop);
+            store_helpers(&ctx, helpers)?;
+            pin_error_settings(&ctx).map_err(internal)?;
+            // A dense array holds at least 16 bytes per element.
+            arrays::bound(&ctx, limits.memory_bytes() as u64 / 16, &deadline).map_err(internal)?;
+            if self.strict() {
+                secure_random(&ctx).map_err(internal)?;
+            }
+            let installed = host::install(&ctx, &link, limits)?;
+            if !self.config.prelude.is_empty() {
+                let mut options = EvalOptions::default();
+                options.strict = false;
+                options.filename = Some(self.config.prelude_name.clone());
+                ctx.eval_with_options::<(), _>(self.config.prelude.as_bytes(), options)
+                    .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Prelude))?;
+            }
+            installed.seal(&ctx, &deadline, limits)
+        })?;
+        self.drain_jobs(vm)?;
+        // A limit the prelude ran into and caught still fails the creation.
+        match tripped(&deadline, limits) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// Runs the prelude and sets up isolation in a new instance.
     fn init(&self, vm: &mut QuickJsVm) -> Result<(), ScriptError> {
         let limits = &self.config.limits;
         let deadline = Arc::clone(&vm.deadline);
-        {
-            let _armed = deadline.arm(limits.timeout);
-            vm.context.with(|ctx| -> Result<(), ScriptError> {
-                // Captured before the prelude can replace it.
-                let eval: Function<'_> = ctx
-                    .globals()
-                    .get("eval")
-                    .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
-                store_helpers(&ctx, vec![Some(eval)])?;
-                pin_error_settings(&ctx)
-                    .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
-                // A dense array holds at least 16 bytes per element.
-                arrays::bound(&ctx, limits.memory_bytes() as u64 / 16)
-                    .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Internal))?;
-                if self.strict() {
-                    secure_random(&ctx).map_err(|e| {
-                        describe(&ctx, &deadline, limits, e.into(), Phase::Internal)
-                    })?;
-                }
-                if !self.config.prelude.is_empty() {
-                    let mut options = EvalOptions::default();
-                    options.strict = false;
-                    options.filename = Some(self.config.prelude_name.clone());
-                    ctx.eval_with_options::<(), _>(self.config.prelude.as_bytes(), options)
-                        .map_err(|e| describe(&ctx, &deadline, limits, e.into(), Phase::Prelude))?;
-                }
-                Ok(())
-            })?;
-            self.drain_jobs(vm)?;
-            // A limit the prelude ran into and caught still fails the creation.
-            if let Some(e) = tripped(&deadline, limits) {
-                return Err(e);
-            }
-        }
+        // The modules and the prelude run as an operation of the host API: their host calls work, and one that
+        // fails fatally fails the creation with its error.
+        let session = Arc::clone(&vm.session);
+        let active = session.enter(None, limits.timeout);
+        let loaded = self.load(vm);
+        active.finish(loaded.map(|()| Value::Null))?;
         if self.config.isolation == Isolation::None {
             return Ok(());
         }
@@ -385,7 +430,9 @@ impl QuickJsEngine {
                 .flatten()
                 .map(|b| *b)
                 .unwrap_or_default();
-            helpers.resize(CHECK_FN + 1, None);
+            if helpers.len() < HELPERS {
+                helpers.resize(HELPERS, None);
+            }
             helpers[SCRUB_FN] = scrub;
             helpers[CHECK_FN] = check;
             store_helpers(&ctx, helpers)
@@ -540,6 +587,84 @@ impl QuickJsEngine {
             None => result,
         }
     }
+
+    /// Runs `body` as one operation of the host API: `context` is current for the host functions it calls, and
+    /// a host call's fatal failure replaces its result (and breaks the instance, as a limit does).
+    fn operation(
+        &self,
+        vm: &mut QuickJsVm,
+        context: Option<&CallContext>,
+        body: impl FnOnce(&mut QuickJsVm) -> Result<Value, ScriptError>,
+    ) -> Result<Value, ScriptError> {
+        let session = Arc::clone(&vm.session);
+        let active = session.enter(context, self.config.limits.timeout);
+        let result = active.finish(body(vm));
+        if result.as_ref().is_err_and(|e| e.kind().taints_instance()) {
+            vm.broken = true;
+        }
+        result
+    }
+
+    /// `eval` within an operation of the host API.
+    fn eval_inner(&self, vm: &mut QuickJsVm, source: &str) -> Result<Value, ScriptError> {
+        if source.len() > self.config.max_source_bytes {
+            return Err(ScriptError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "source is {} bytes, more than the limit of {} bytes (max_source_bytes)",
+                    source.len(),
+                    self.config.max_source_bytes
+                ),
+            ));
+        }
+        if self.config.isolation == Isolation::None {
+            return self.run(vm, Phase::Script, |ctx| {
+                let mut options = EvalOptions::default();
+                options.strict = false;
+                options.filename = Some("input".to_owned());
+                Ok(ctx.eval_with_options(source, options)?)
+            });
+        }
+        self.run(vm, Phase::IndirectEval, |ctx| {
+            let eval = ctx
+                .userdata::<Helpers<'_>>()
+                .and_then(|h| h.get(EVAL).cloned().flatten());
+            let eval = eval.ok_or_else(|| {
+                ScriptError::new(ErrorKind::Internal, "the original eval is missing")
+            })?;
+            Ok(eval.call((source,))?)
+        })
+    }
+
+    /// `call` within an operation of the host API.
+    fn call_inner(
+        &self,
+        vm: &mut QuickJsVm,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        self.run(vm, Phase::Call, |ctx| {
+            let mut target: rquickjs::Value<'_> = ctx.globals().get(function)?;
+            if !target.is_function() && is_identifier(function) {
+                // A top-level `const`/`let` binding of the prelude is not a property of the global object.
+                target = ctx.eval(format!(
+                    "typeof {function} === 'function' ? {function} : undefined"
+                ))?;
+            }
+            let Some(target) = target.into_function() else {
+                return Err(ScriptError::new(
+                    ErrorKind::Exception,
+                    format!("no global function `{function}`"),
+                )
+                .into());
+            };
+            let mut converted = Vec::with_capacity(args.len());
+            for arg in args {
+                converted.push(convert::to_js(ctx, arg, 0)?);
+            }
+            Ok(target.call((Rest(converted),))?)
+        })
+    }
 }
 
 /// Evaluates one of the shared isolation scripts and calls the function it evaluates to.
@@ -612,7 +737,16 @@ impl ScriptEngine for QuickJsEngine {
     type Error = ScriptError;
 
     fn create(&self) -> Result<QuickJsVm, ScriptError> {
+        if let Some(vm) = self
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Ok(vm);
+        }
         let limits = &self.config.limits;
+        let session = HostSession::new(Arc::clone(&self.config.host), limits.memory_bytes());
         let deadline = Arc::new(Deadline::new(limits.stack_bytes()));
         let heap = Arc::new(Heap::new(limits.memory_bytes(), Arc::clone(&deadline)));
         // The allocator enforces the memory limit. QuickJS's own limit (`set_memory_limit`) is left unset: it
@@ -629,8 +763,10 @@ impl ScriptEngine for QuickJsEngine {
         let handler_heap = Arc::clone(&heap);
         let stopper = Arc::new(Stopper::default());
         let handler_stopper = Arc::clone(&stopper);
+        let handler_session = Arc::clone(&session);
         runtime.set_interrupt_handler(Some(Box::new(move || {
-            let stop = handler_deadline.interrupt();
+            // A host call that failed fatally ends the operation as a limit does (module `host`).
+            let stop = handler_deadline.interrupt() || handler_session.is_fatal();
             if stop {
                 // Room for the interruption's error object, even on a full heap.
                 handler_heap.open_reserve();
@@ -660,6 +796,7 @@ impl ScriptEngine for QuickJsEngine {
             deadline,
             heap,
             stopper,
+            session,
             broken: false,
         };
         self.init(&mut vm)?;
@@ -671,33 +808,16 @@ impl ScriptEngine for QuickJsEngine {
     }
 
     fn eval(&self, vm: &mut QuickJsVm, source: &str) -> Result<Value, ScriptError> {
-        if source.len() > self.config.max_source_bytes {
-            return Err(ScriptError::new(
-                ErrorKind::Syntax,
-                format!(
-                    "source is {} bytes, more than the limit of {} bytes (max_source_bytes)",
-                    source.len(),
-                    self.config.max_source_bytes
-                ),
-            ));
-        }
-        if self.config.isolation == Isolation::None {
-            return self.run(vm, Phase::Script, |ctx| {
-                let mut options = EvalOptions::default();
-                options.strict = false;
-                options.filename = Some("input".to_owned());
-                Ok(ctx.eval_with_options(source, options)?)
-            });
-        }
-        self.run(vm, Phase::IndirectEval, |ctx| {
-            let eval = ctx
-                .userdata::<Helpers<'_>>()
-                .and_then(|h| h.get(EVAL).cloned().flatten());
-            let eval = eval.ok_or_else(|| {
-                ScriptError::new(ErrorKind::Internal, "the original eval is missing")
-            })?;
-            Ok(eval.call((source,))?)
-        })
+        self.operation(vm, None, |vm| self.eval_inner(vm, source))
+    }
+
+    fn eval_with(
+        &self,
+        vm: &mut QuickJsVm,
+        context: &CallContext,
+        source: &str,
+    ) -> Result<Value, ScriptError> {
+        self.operation(vm, Some(context), |vm| self.eval_inner(vm, source))
     }
 
     fn call(
@@ -706,27 +826,17 @@ impl ScriptEngine for QuickJsEngine {
         function: &str,
         args: &[Value],
     ) -> Result<Value, ScriptError> {
-        self.run(vm, Phase::Call, |ctx| {
-            let mut target: rquickjs::Value<'_> = ctx.globals().get(function)?;
-            if !target.is_function() && is_identifier(function) {
-                // A top-level `const`/`let` binding of the prelude is not a property of the global object.
-                target = ctx.eval(format!(
-                    "typeof {function} === 'function' ? {function} : undefined"
-                ))?;
-            }
-            let Some(target) = target.into_function() else {
-                return Err(ScriptError::new(
-                    ErrorKind::Exception,
-                    format!("no global function `{function}`"),
-                )
-                .into());
-            };
-            let mut converted = Vec::with_capacity(args.len());
-            for arg in args {
-                converted.push(convert::to_js(ctx, arg, 0)?);
-            }
-            Ok(target.call((Rest(converted),))?)
-        })
+        self.operation(vm, None, |vm| self.call_inner(vm, function, args))
+    }
+
+    fn call_with(
+        &self,
+        vm: &mut QuickJsVm,
+        context: &CallContext,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        self.operation(vm, Some(context), |vm| self.call_inner(vm, function, args))
     }
 
     fn reset(&self, vm: &mut QuickJsVm) -> Result<(), ScriptError> {
