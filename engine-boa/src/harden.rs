@@ -135,14 +135,17 @@ pub(crate) fn install(context: &mut Context, max_bytes: f64) -> JsResult<()> {
 
     // flat(depth) recurses natively up to `depth` levels.
     wrap(&array_proto, "flat", 0, flat_wrapper, is_array, context)?;
-    Ok(())
+
+    // Sorting that an inconsistent comparator cannot make fail.
+    crate::sort::install(context, max_bytes)
 }
 
 /// A wrapper's native function: `this`, the arguments, and its captures (the original and `T`).
-type Wrapper<T> = fn(&JsValue, &[JsValue], &(JsObject, T), &mut Context) -> JsResult<JsValue>;
+pub(crate) type Wrapper<T> =
+    fn(&JsValue, &[JsValue], &(JsObject, T), &mut Context) -> JsResult<JsValue>;
 
 /// Replaces the method `holder[name]` with `wrapper`, which captures the original and `extra`.
-fn wrap<T: Trace + 'static>(
+pub(crate) fn wrap<T: Trace + 'static>(
     holder: &JsObject,
     name: &str,
     length: usize,
@@ -238,7 +241,7 @@ fn allowed(max_bytes: f64) -> f64 {
 
 /// `Ok` when one call may allocate `bytes`; otherwise records the refusal of `what` for the operation and
 /// returns the script's `RangeError`.
-fn within(bytes: f64, max_bytes: f64, what: impl FnOnce() -> String) -> JsResult<()> {
+pub(crate) fn within(bytes: f64, max_bytes: f64, what: impl FnOnce() -> String) -> JsResult<()> {
     if bytes > allowed(max_bytes) {
         return Err(refuse(&what(), bytes, max_bytes));
     }

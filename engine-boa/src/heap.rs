@@ -85,6 +85,23 @@ pub(crate) fn set_thread_cap(cap: Option<isize>) {
     let _ = CAP.try_with(|c| c.set(cap.unwrap_or(isize::MAX)));
 }
 
+/// Takes the calling thread's cap off for host code, returning it for [`restore_thread_cap`].
+pub(crate) fn lift_thread_cap() -> isize {
+    CAP.try_with(|c| c.replace(isize::MAX))
+        .unwrap_or(isize::MAX)
+}
+
+/// Puts back a cap [`lift_thread_cap`] took off.
+pub(crate) fn restore_thread_cap(cap: isize) {
+    let _ = CAP.try_with(|c| c.set(cap));
+}
+
+/// Takes `bytes` off the calling thread's count (adds them when negative): what host code run on the thread
+/// kept (or freed) for itself, which is not the heap of the instance the thread serves.
+pub(crate) fn discount(bytes: isize) {
+    let _ = NET.try_with(|net| net.set(net.get().saturating_sub(bytes)));
+}
+
 #[allow(clippy::cast_possible_wrap)]
 fn signed(size: usize) -> isize {
     size as isize

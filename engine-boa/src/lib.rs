@@ -74,6 +74,9 @@
 //!   `Array.prototype.flat` refuse nesting deeper than 1000 (a RangeError). Without them these recursed natively
 //!   and overflowed even the [`ENGINE_STACK_BYTES`] stack, which aborts the process. Other native recursion on
 //!   data, if Boa has any left, is not covered.
+//! - **sorting**: Boa's own sort panics on a comparator that is not a consistent order (`(a, b) => a > b`); the
+//!   adapter's `Array.prototype.sort`/`toSorted` and `%TypedArray%.prototype.sort`/`toSorted` sort with a merge
+//!   sort that accepts any comparator, and refuse an array-like longer than `memory_mb` has room for.
 //! - **regular expressions**: Boa's regex engine runs a match in one native call with no step limit, so a
 //!   backtracking pattern (`/^(a+)+$/` on 34 `a`s and a `b`) is stopped only by the carrier's deadline.
 //! - **interned strings**: Boa interns every identifier and literal it parses for the life of the instance;
@@ -140,9 +143,11 @@ mod baseline;
 mod convert;
 mod harden;
 mod heap;
+mod host;
 mod jobs;
 mod lockdown;
 mod scan;
+mod sort;
 
 use std::future::Future;
 use std::rc::Rc;
@@ -161,6 +166,7 @@ use boa_engine::{
     Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script,
     Source, js_string,
 };
+use pool_core::host::CallContext;
 use pool_core::{Carrier, EngineConfig, ErrorKind, Isolation, ScriptEngine, ScriptError, Value};
 
 pub use heap::CountingAllocator;
@@ -207,6 +213,8 @@ pub struct BoaVm {
     trampolines: Vec<Option<Script>>,
     /// The global object's baseline, for the reset (scrub and strict).
     baseline_globals: Option<baseline::Baseline>,
+    /// The instance's link to the host API (also in the context's host-defined data, for the trampolines).
+    host: Rc<host::HostLink>,
     broken: Option<String>,
     /// The instance's heap in bytes as its thread's [`CountingAllocator`] count saw it grow and shrink during
     /// creation and every operation (0 without the allocator), never below `baseline`.
@@ -246,6 +254,16 @@ impl Meter {
         }
         boa_engine::gc::force_collect();
         self.used() > self.limit
+    }
+
+    /// Whether `extra` more bytes fit under the limit, once garbage is collected if they do not at first.
+    fn fits(&self, extra: usize) -> bool {
+        let extra = isize::try_from(extra).unwrap_or(isize::MAX);
+        if self.used().saturating_add(extra) <= self.limit {
+            return true;
+        }
+        boa_engine::gc::force_collect();
+        self.used().saturating_add(extra) <= self.limit
     }
 }
 
@@ -615,6 +633,23 @@ impl BoaEngine {
                     format!("cannot install the call slot: {e}"),
                 )
             })?;
+        // The host functions, namespaces and console, before any script runs (so that the lockdown freezes and
+        // pins them with the built-ins under strict; they are frozen and pinned under every policy).
+        let limits = &self.config.limits;
+        let (host, mut installed) = host::install(
+            &mut context,
+            &self.config.host,
+            limits.memory_bytes(),
+            limits.memory_mb,
+            limits.timeout,
+            object_keys.clone(),
+        )
+        .map_err(|e| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("cannot install the host functions: {e}"),
+            )
+        })?;
         let mut vm = BoaVm {
             context,
             jobs,
@@ -623,6 +658,7 @@ impl BoaEngine {
             slots,
             trampolines: Vec::new(),
             baseline_globals: None,
+            host,
             broken: None,
             _live: LiveOnThread::new(),
             heap: 0,
@@ -640,26 +676,29 @@ impl BoaEngine {
             )
         })?;
 
-        // The prelude: a script, so that its function declarations become global functions.
-        if !self.config.prelude.is_empty() {
-            // Only the prelude's own refusals count (not one left on this thread by an operation that panicked).
-            let _ = harden::take_refusal();
-            let script = Script::parse(
-                Source::from_bytes(&self.config.prelude),
-                None,
-                &mut vm.context,
+        // The modules, then the prelude: one operation of the host API, without a context.
+        let link = Rc::clone(&vm.host);
+        let active = link.session().enter(None, self.config.limits.timeout);
+        link.begin(self.config.limits.timeout);
+        let setup = self.run_setup(&mut vm, &mut installed, deadline);
+        let host_failed = link.is_fatal();
+        let setup = link.end(setup.map(|()| Value::Null));
+        active.finish(setup).map_err(|e| {
+            if host_failed {
+                ScriptError::new(
+                    e.kind(),
+                    format!("creating an instance failed: {}", e.message()),
+                )
+            } else {
+                e
+            }
+        })?;
+        installed.seal(&mut vm.context).map_err(|e| {
+            ScriptError::new(
+                ErrorKind::Internal,
+                format!("cannot make the host globals read-only: {e}"),
             )
-            .map_err(|e| self.prelude_error(&mut vm, e))?;
-            script
-                .evaluate(&mut vm.context)
-                .map_err(|e| self.prelude_error(&mut vm, e))?;
-            self.run_jobs(&mut vm, deadline, None)
-                .map_err(|e| self.prelude_failure(e))?;
-            // A bounded built-in refused an allocation: the prelude ran into the memory limit, even if it caught
-            // the error.
-            self.memory_outcome(Ok(()))
-                .map_err(|e| self.prelude_failure(e))?;
-        }
+        })?;
         if self.config.isolation == Isolation::Strict {
             lockdown::lockdown(&mut vm.context).map_err(|e| {
                 ScriptError::new(ErrorKind::Internal, format!("the lockdown failed: {e}"))
@@ -679,6 +718,48 @@ impl BoaEngine {
         // allocation crosses the collector's threshold.
         boa_engine::gc::force_collect();
         Ok(vm)
+    }
+
+    /// Loads the host API's modules and runs the prelude (with its jobs).
+    fn run_setup(
+        &self,
+        vm: &mut BoaVm,
+        installed: &mut host::Installed,
+        deadline: Instant,
+    ) -> Result<(), ScriptError> {
+        let link = Rc::clone(&vm.host);
+        host::load_modules(&link, installed, &mut vm.context).map_err(|failure| {
+            let e = match failure.error {
+                host::ModuleError::Source(e) => e,
+                host::ModuleError::Js(e) => self.js_error(vm, e, true),
+            };
+            let what = match failure.module {
+                Some(name) => format!("module `{name}`"),
+                None => "the modules".to_owned(),
+            };
+            ScriptError::new(e.kind(), format!("{what} failed to load: {}", e.message()))
+        })?;
+        // The prelude: a script, so that its function declarations become global functions.
+        if !self.config.prelude.is_empty() {
+            // Only the prelude's own refusals count (not one left on this thread by an operation that panicked).
+            let _ = harden::take_refusal();
+            let script = Script::parse(
+                Source::from_bytes(&self.config.prelude),
+                None,
+                &mut vm.context,
+            )
+            .map_err(|e| self.prelude_error(vm, e))?;
+            script
+                .evaluate(&mut vm.context)
+                .map_err(|e| self.prelude_error(vm, e))?;
+            self.run_jobs(vm, deadline, None)
+                .map_err(|e| self.prelude_failure(e))?;
+            // A bounded built-in refused an allocation: the prelude ran into the memory limit, even if it caught
+            // the error.
+            self.memory_outcome(Ok(()))
+                .map_err(|e| self.prelude_failure(e))?;
+        }
+        Ok(())
     }
 
     fn prelude_error(&self, vm: &mut BoaVm, e: JsError) -> ScriptError {
@@ -766,6 +847,13 @@ impl BoaEngine {
             convert::Fail::Conversion(m) => {
                 ScriptError::new(ErrorKind::Conversion, format!("cannot convert: {m}"))
             }
+            convert::Fail::TooLarge | convert::Fail::Memory => ScriptError::new(
+                ErrorKind::Memory,
+                format!(
+                    "cannot convert: the value does not fit the memory limit of {} MiB",
+                    self.config.limits.memory_mb
+                ),
+            ),
             convert::Fail::Deadline => ScriptError::timeout(self.config.limits.timeout),
             convert::Fail::Js(e) => {
                 let e = self.js_error(vm, e, false);
@@ -807,6 +895,58 @@ impl BoaEngine {
         ))
     }
 
+    /// Runs `op` as one operation of the host API with `context` current (or none): a fatal failure of a host
+    /// call replaces its result, and a result that taints the instance marks it broken.
+    fn operation(
+        &self,
+        vm: &mut BoaVm,
+        context: Option<&CallContext>,
+        op: impl FnOnce(&mut BoaVm) -> Result<Value, ScriptError>,
+    ) -> Result<Value, ScriptError> {
+        let link = Rc::clone(&vm.host);
+        let active = link.session().enter(context, self.config.limits.timeout);
+        link.begin(self.config.limits.timeout);
+        let result = op(vm);
+        let result = active.finish(link.end(result));
+        Self::settle(vm, result)
+    }
+
+    fn eval_in(
+        &self,
+        vm: &mut BoaVm,
+        context: Option<&CallContext>,
+        source: &str,
+    ) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        // Rejected before anything parsed it: the instance is untouched and stays usable.
+        check_source(source, self.config.max_source_bytes)?;
+        self.operation(vm, context, |vm| self.eval_op(vm, source))
+    }
+
+    fn eval_op(&self, vm: &mut BoaVm, source: &str) -> Result<Value, ScriptError> {
+        let result = on_big_stack(|| {
+            let (value, deadline) =
+                self.metered(vm, |vm, meter| self.eval_inner(vm, source, meter))?;
+            self.convert(vm, &value, deadline)
+        });
+        self.memory_outcome(result)
+    }
+
+    fn call_op(
+        &self,
+        vm: &mut BoaVm,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        Self::refuse_broken(vm)?;
+        let result = on_big_stack(|| {
+            let (value, deadline) =
+                self.metered(vm, |vm, meter| self.call_inner(vm, function, args, meter))?;
+            self.convert(vm, &value, deadline)
+        });
+        self.memory_outcome(result)
+    }
+
     fn refuse_broken(vm: &BoaVm) -> Result<(), ScriptError> {
         match &vm.broken {
             Some(why) => Err(ScriptError::new(
@@ -829,7 +969,7 @@ impl BoaEngine {
         let deadline = self.deadline();
         let value = match block_script(vm, source) {
             Some(script) => {
-                let outcome = run_budgeted(&script, &mut vm.context, deadline, meter);
+                let outcome = run_budgeted(&script, &mut vm.context, deadline, meter, &vm.host);
                 self.finish_budgeted(vm, outcome, meter)?
             }
             None => {
@@ -870,6 +1010,10 @@ impl BoaEngine {
             Budgeted::Done(Err(e)) => Err(self.js_error(vm, e, false)),
             Budgeted::Deadline => Err(ScriptError::timeout(self.config.limits.timeout)),
             Budgeted::Memory => Err(self.memory_stop(meter)),
+            Budgeted::HostFatal => Err(ScriptError::new(
+                ErrorKind::Internal,
+                "a host call failed fatally",
+            )),
         }
     }
 
@@ -970,7 +1114,7 @@ impl BoaEngine {
                 .push(convert::to_js(arg, &mut vm.context, 0).map_err(|f| self.conversion(vm, f))?);
         }
         let script = Self::load_trampoline(vm, values)?;
-        let outcome = run_budgeted(&script, &mut vm.context, deadline, meter);
+        let outcome = run_budgeted(&script, &mut vm.context, deadline, meter, &vm.host);
         vm.slots
             .set(js_string!("length"), 0, true, &mut vm.context)
             .ok();
@@ -1015,14 +1159,17 @@ enum Budgeted {
     Deadline,
     /// The instance's heap passed the memory limit (the same).
     Memory,
+    /// A host call failed fatally (the operation's error is that failure).
+    HostFatal,
 }
 
-/// Evaluates `script` in Boa's budgeted loop, checking `deadline` and the heap between slices.
+/// Evaluates `script` in Boa's budgeted loop, checking `deadline`, the heap and the host calls between slices.
 fn run_budgeted(
     script: &Script,
     context: &mut Context,
     deadline: Instant,
     meter: Option<&Meter>,
+    host: &host::HostLink,
 ) -> Budgeted {
     let future = script.evaluate_async_with_budget(context, BUDGET);
     let mut future = std::pin::pin!(future);
@@ -1036,6 +1183,9 @@ fn run_budgeted(
                 }
                 if meter.is_some_and(Meter::over) {
                     return Budgeted::Memory;
+                }
+                if host.is_fatal() {
+                    return Budgeted::HostFatal;
                 }
             }
         }
@@ -1094,7 +1244,8 @@ fn native_message(e: &JsError) -> String {
         .unwrap_or_default()
 }
 
-/// "Name: message" for a thrown error object, the string form of any other thrown value. Runs no script code:
+/// "Name: message" (or "Name [code]: message" when it has a string `code`) for a thrown error object, the string
+/// form of any other thrown value. Runs no script code:
 /// `name` and `message` are read only where they are data properties (see [`data_property`]), so that a getter
 /// the script defined (`throw { get message() { for (;;) {} } }`) cannot run, unlimited, while the host describes
 /// the error. An error object whose `name` is not data (under strict isolation it is an accessor on the built-in
@@ -1115,7 +1266,11 @@ fn exception_message(e: &JsError, context: &mut Context) -> String {
                 .and_then(text)
                 .or_else(|| error.map(str::to_owned))
                 .unwrap_or_else(|| "Error".to_owned());
-            return format!("{name}: {}", message.unwrap_or_default());
+            // A `code` (host errors have one: `Error [E_NOT_FOUND]: no such key`, as Node shows its errors).
+            return match data_property(&object, "code").and_then(text) {
+                Some(code) => format!("{name} [{code}]: {}", message.unwrap_or_default()),
+                None => format!("{name}: {}", message.unwrap_or_default()),
+            };
         }
         // Not Boa's display of the object: it has no bound (an object graph that shares its parts is printed
         // out in full, exponentially).
@@ -1201,27 +1356,33 @@ impl ScriptEngine for BoaEngine {
     }
 
     fn eval(&self, vm: &mut BoaVm, source: &str) -> Result<Value, ScriptError> {
-        Self::refuse_broken(vm)?;
-        // Rejected before anything parsed it: the instance is untouched and stays usable.
-        check_source(source, self.config.max_source_bytes)?;
-        let result = on_big_stack(|| {
-            let (value, deadline) =
-                self.metered(vm, |vm, meter| self.eval_inner(vm, source, meter))?;
-            self.convert(vm, &value, deadline)
-        });
-        let result = self.memory_outcome(result);
-        Self::settle(vm, result)
+        self.eval_in(vm, None, source)
     }
 
     fn call(&self, vm: &mut BoaVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
-        Self::refuse_broken(vm)?;
-        let result = on_big_stack(|| {
-            let (value, deadline) =
-                self.metered(vm, |vm, meter| self.call_inner(vm, function, args, meter))?;
-            self.convert(vm, &value, deadline)
-        });
-        let result = self.memory_outcome(result);
-        Self::settle(vm, result)
+        self.operation(vm, None, |vm| self.call_op(vm, function, args))
+    }
+
+    /// The host functions the source calls run on the calling thread (a carrier's instance thread: no hop) and
+    /// see `context` through `HostCall::context` and `vmpool.context()`.
+    fn eval_with(
+        &self,
+        vm: &mut BoaVm,
+        context: &CallContext,
+        source: &str,
+    ) -> Result<Value, ScriptError> {
+        self.eval_in(vm, Some(context), source)
+    }
+
+    /// As [`eval_with`](ScriptEngine::eval_with).
+    fn call_with(
+        &self,
+        vm: &mut BoaVm,
+        context: &CallContext,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ScriptError> {
+        self.operation(vm, Some(context), |vm| self.call_op(vm, function, args))
     }
 
     fn reset(&self, vm: &mut BoaVm) -> Result<(), ScriptError> {
