@@ -1,7 +1,7 @@
 //! The host API's conformance checks (`tests/host.rs`): written once, run on every engine.
 //!
 //! Each check registers host functions through [`HostApi`], builds the engine under test with them, and goes
-//! through a real [`Pool`](pool_core::Pool) with [`PooledVm::call_with`]/[`PooledVm::eval_with`] as users do.
+//! through a real [`Pool`] with [`PooledVm::call_with`]/[`PooledVm::eval_with`] as users do.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -470,7 +470,7 @@ where
         drop(vm);
         let mut vm = pool.acquire().unwrap();
         let big_arg = self.src(
-            "const s = 'x'.repeat(10 << 20); try { noop(s); 'no error' } catch (e) { e.code }",
+            "const s = 'x'.repeat(1 << 10).repeat(10 << 10); try { noop(s); 'no error' } catch (e) { e.code }",
             "local s = string.rep('x', 10 << 20); local ok, e = pcall(noop, s); return e.code",
         );
         assert_eq!(
@@ -480,9 +480,10 @@ where
             self.name
         );
         let many_args = self.src(
-            "const a = []; for (let i = 0; i < 200000; i++) a.push({ k: 'v' + i }); \
+            "const a = []; for (let i = 0; i < 100000; i++) a.push({ k: 'v' + i }); \
              try { echo(a); 'no error' } catch (e) { e.code }",
-            "local a = {}; for i = 1, 200000 do a[i] = { k = 'v' .. i } end; local ok, e = pcall(echo, a); return e.code",
+            // 20000 entries: twice the 1 MiB budget, and far below Lua's 28 MiB heap (200000 tables fill it).
+            "local a = {}; for i = 1, 20000 do a[i] = { k = 'v' .. i } end; local ok, e = pcall(echo, a); return e.code",
         );
         assert_eq!(
             self.eval_ok(&mut vm, None, many_args),
@@ -512,6 +513,9 @@ where
             .javascript_module("uses", "const g = require('greet'); exports.twice = (n) => g.greet(g.greet(n));")
             .lua_module("uses", "local g = require('greet'); return { twice = function(n) return g.greet(g.greet(n)) end }");
         let pool = self.pool_with(1, EngineConfig::new(prelude(self.lang)).host(host));
+        // An engine may create an instance of its own while it is built, to check the configuration (Boa's is not
+        // `Send` and cannot be kept for the pool): it counts once, the pool's instance once at most.
+        let at_build = loads.load(Ordering::SeqCst);
         for _ in 0..5 {
             let mut vm = pool.acquire().unwrap();
             let got = self.eval_ok(
@@ -548,10 +552,10 @@ where
             "{}",
             self.name
         );
-        assert_eq!(
-            loads.load(Ordering::SeqCst),
-            1,
-            "{}: one load per instance",
+        let loads = loads.load(Ordering::SeqCst);
+        assert!(
+            (1..=at_build + 1).contains(&loads) && pool.metrics().created == 1,
+            "{}: one load per instance ({at_build} while building, {loads} in all)",
             self.name
         );
         let missing = self.src(
@@ -716,16 +720,18 @@ pub const CATCHABLE_CASES: &[crate::hostile::Case] = &[
     crate::hostile::Case {
         name: "a deeply nested argument is a catchable error",
         js: Some(
-            "let a = []; for (let i = 0; i < 100000; i++) a = [a]; try { noop(a); 'no error' } catch (e) { e.code }",
+            "let a = []; for (let i = 0; i < 10000; i++) a = [a]; try { noop(a); 'no error' } catch (e) { e.code }",
         ),
         lua: Some(
-            "local a = {} for i = 1, 100000 do a = { a } end local ok, e = pcall(noop, a) return e.code",
+            "local a = {} for i = 1, 10000 do a = { a } end local ok, e = pcall(noop, a) return e.code",
         ),
         expect: crate::hostile::Expect::Value("\"E_ARGS\""),
     },
     crate::hostile::Case {
         name: "a huge string argument is refused before the host allocates",
-        js: Some("try { noop('x'.repeat(8 << 20)); 'no error' } catch (e) { e.code }"),
+        js: Some(
+            "try { noop('x'.repeat(1 << 10).repeat(8 << 10)); 'no error' } catch (e) { e.code }",
+        ),
         lua: Some("local ok, e = pcall(noop, string.rep('x', 8 << 20)) return e.code"),
         expect: crate::hostile::Expect::Value("\"E_ARG_SIZE\""),
     },
@@ -736,7 +742,7 @@ pub const CATCHABLE_CASES: &[crate::hostile::Case] = &[
                   r.push(String(noop.call({}, 1)), String(Reflect.apply(noop, null, [])), typeof String(noop)); r.length",
         ),
         lua: Some(
-            "local r = { tostring(noop(1)), type(tostring(noop)), select('#', noop()) } return #r",
+            "local r = { type(noop), tostring(noop(1)), type(tostring(noop)), select('#', noop()) } return #r",
         ),
         expect: crate::hostile::Expect::Value("4"),
     },

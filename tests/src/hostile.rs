@@ -357,6 +357,12 @@ pub const MEMORY_CASES: &[Case] = &[
         Expect::Err(HUGE),
     ),
     case(
+        "sort of a huge array-like",
+        Some("Array.prototype.sort.call({ length: 2 ** 32 - 1 }).length"),
+        None,
+        Expect::Err(HUGE),
+    ),
+    case(
         "string doubling",
         Some("let s = 'x'; for (;;) { s = s + s; } "),
         Some("local s = 'x' while true do s = s .. s end"),
@@ -401,8 +407,15 @@ pub const ESCAPES: &[Case] = &[
         ),
         None,
         Expect::Value(
-            "\"undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined\"",
+            // `require` (registered modules only) and `console` are the host API's built-ins.
+            "\"function,undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,object\"",
         ),
+    ),
+    case(
+        "require of a file-system module",
+        Some("require('fs')"),
+        None,
+        Expect::Err(&[ErrorKind::Exception]),
     ),
     case(
         "the global object through the Function constructor",
@@ -410,7 +423,7 @@ pub const ESCAPES: &[Case] = &[
             "const g = (function () { return this; }).constructor('return this')(); [typeof g.require, typeof g.process, typeof g.std].join(',')",
         ),
         None,
-        Expect::Value("\"undefined,undefined,undefined\""),
+        Expect::Value("\"function,undefined,undefined\""),
     ),
     case(
         "dynamic import of a host module",
@@ -568,6 +581,19 @@ pub const TRAPS: &[Case] = &[
             "return setmetatable({}, {__pairs = function() local i = 0 return function() i = i + 1 return 'k' .. i, i end end})",
         ),
         Expect::Err(&[ErrorKind::Timeout, ErrorKind::Memory, ErrorKind::Conversion]),
+    ),
+    case(
+        "sort with a comparator that is not a consistent order",
+        Some(
+            "const a = Array.from({ length: 500 }, (_, i) => (i * 7919) % 500); \
+             a.sort(() => Math.random() - 0.5); a.sort((x, y) => x > y); \
+             new Int32Array(a).sort(() => Math.random() - 0.5).length + a.length",
+        ),
+        Some(
+            "local t = {} for i = 1, 500 do t[i] = (i * 7919) % 500 end \
+             pcall(table.sort, t, function() return math.random() < 0.5 end) return #t * 2",
+        ),
+        Expect::Value("1000"),
     ),
     case(
         "returned string that is not UTF-8",
