@@ -1,0 +1,3 @@
+function handle(input) {
+  return input.strings.map((s) => escapeHtml(s));
+}
