@@ -488,6 +488,7 @@ impl LuaEngine {
                 e => e,
             },
         };
+        let error = pool_core::engine::explain_refused_write(self.config.isolation, error);
         if error.kind().taints_instance() {
             vm.broken = Some(error.kind());
         }
@@ -844,6 +845,14 @@ impl ScriptEngine for LuaEngine {
             .map_err(internal)?;
         lua.globals()
             .raw_set("__vmpool_tripped", tripped)
+            .map_err(internal)?;
+        // A table's metatable even when its `__metatable` field hides it (the read-only views forward its
+        // metamethods).
+        let raw_metatable = lua
+            .create_function(|_, t: Table| Ok(t.metatable()))
+            .map_err(internal)?;
+        lua.globals()
+            .raw_set("__vmpool_raw_metatable", raw_metatable)
             .map_err(internal)?;
 
         let setup = lua

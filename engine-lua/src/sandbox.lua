@@ -1,7 +1,7 @@
 -- engine-lua's sandbox, run once per instance by the host with the unrestricted globals of a fresh state
 -- (which only has the base, string, table, math, utf8, coroutine and os libraries loaded).
 -- Argument: the isolation policy ("strict", "scrub" or "none"). The host also sets `__vmpool_host`, the host API
--- to install (see engine-lua's host.rs), and `__vmpool_tripped`.
+-- to install (see engine-lua's host.rs), `__vmpool_tripped` and `__vmpool_raw_metatable`.
 -- Returns the internals the host drives: the prelude's environment, `finish` (after the prelude; under strict
 -- it returns the tables the host makes each use's environment from and verifies), `scrub` (scrub reset,
 -- verifying on request), the `state` table whose `hit` field records a memory or stack limit that a script
@@ -19,6 +19,8 @@ local find = __vmpool_plain_find or string.find
 local strict = mode == "strict"
 -- Set by the host before this chunk runs: whether the running call hit its time or stack limit.
 local tripped = __vmpool_tripped
+local raw_metatable = __vmpool_raw_metatable
+local ipairs = ipairs
 local host = __vmpool_host
 
 local MEMERR = "not enough memory"
@@ -167,7 +169,16 @@ local creating = true
 -- The prelude's environment under strict isolation (set below), which `rawset` must not give a host name either.
 local prelude_env = nil
 
+-- The views of the standard library tables: while the set-up runs (modules and prelude), writes to them go to
+-- the library itself, so a prelude can extend `string` or `table` (`string.split = ...`) as JavaScript preludes
+-- extend built-ins before the lockdown; the additions become part of the read-only base.
+local extendable = {}
+
 local function safe_rawset(t, k, v)
+  if creating and extendable[t] then
+    rawset(orig_of[t], k, v)
+    return t
+  end
   if orig_of[t] then error("rawset: attempt to modify a read-only table", 2) end
   if host_globals[k] ~= nil and (t == current_env() or t == prelude_env) then
     if creating then return t end
@@ -190,7 +201,11 @@ local name_of = {}
 
 -- What every read-only view shares: one function each for writes, iteration and length, which find the table
 -- behind the view through `orig_of` (so a view costs two tables, not four closures more).
-local function ro_newindex(p, k)
+local function ro_newindex(p, k, v)
+  if creating and extendable[p] then
+    rawset(orig_of[p], k, v)
+    return
+  end
   error("attempt to modify read-only table '" .. name_of[p] .. "' (field '" .. field_name(k) .. "')", 2)
 end
 local function ro_next(p, k)
@@ -208,9 +223,22 @@ local function ro_len(p)
   return #orig_of[p]
 end
 
+-- The metamethods of a table that its read-only view forwards: the view's metatable holds the same functions,
+-- so Lua calls them with the view where it would pass the table (`M(...)`, `tostring(obj)`, `a .. b`, `a + b`,
+-- `a < b`, `#obj`, `pairs(obj)`), and what they return is the library's own answer. Not forwarded:
+-- `__index` (the view reads through the table, whose own `__index` then applies), `__newindex` (the view is
+-- read-only), `__gc` (a finalizer the prelude set would run outside any operation's deadline), `__mode` (the
+-- view holds nothing to be weak) and `__metatable` (the view hides the metatable).
+local forwarded = {
+  "__call", "__tostring", "__name", "__concat", "__len", "__pairs", "__close", "__unm", "__add", "__sub",
+  "__mul", "__div", "__mod", "__pow", "__idiv", "__band", "__bor", "__bxor", "__shl", "__shr", "__bnot",
+  "__eq", "__lt", "__le",
+}
+
 -- A read-only view of `orig` (deep: table values of `orig` are replaced by their own views). The view is
 -- empty, so reads go through __index and writes through __newindex; __pairs iterates `orig` without handing
--- it out; __metatable hides the metatable.
+-- it out (unless `orig` has a `__pairs` of its own, forwarded as the other metamethods are); __metatable hides
+-- the metatable.
 local function readonly(orig, name)
   local p = proxy_of[orig]
   if p then return p end
@@ -221,6 +249,13 @@ local function readonly(orig, name)
     __len = ro_len,
     __metatable = false,
   }
+  local own = raw_metatable(orig)
+  if own then
+    for _, event in ipairs(forwarded) do
+      local handler = rawget(own, event)
+      if handler ~= nil then meta[event] = handler end
+    end
+  end
   p = setmetatable({}, meta)
   proxy_of[orig], orig_of[p], name_of[p] = p, orig, name
   local table_keys = false
@@ -546,6 +581,7 @@ end
 for _, name in next, { "string", "table", "math", "utf8", "coroutine", "os" } do
   local p = readonly(base[name], name)
   base[name] = p
+  extendable[p] = name
   watch(p, name)
 end
 for name, v in next, host_globals do
@@ -577,6 +613,15 @@ local env_meta = { __index = top, __newindex = host_guard, __metatable = false }
 function internals.finish()
   module_rows = nil
   creating = false
+  -- What the set-up added to the libraries is read-only from now on, deeply, as the rest of them.
+  for p, name in next, extendable do
+    local orig = orig_of[p]
+    for k, v in next, orig do
+      if type(v) == "table" and not orig_of[v] then
+        rawset(orig, k, readonly(v, name .. "." .. field_name(k)))
+      end
+    end
+  end
   -- Module exports are frozen with the prelude.
   for name, v in next, modules do
     if type(v) == "table" and not orig_of[v] then

@@ -164,6 +164,103 @@ fn strict_prelude_tables_are_read_only_but_usable() {
 }
 
 #[test]
+fn strict_a_prelude_may_extend_the_libraries_which_then_stay_read_only() {
+    let prelude = r#"
+function string.split(s, sep)
+  local out = {}
+  for part in (s .. sep):gmatch("(.-)" .. sep:gsub("%p", "%%%0")) do out[#out + 1] = part end
+  return out
+end
+table.helpers = { sum = function(t) local n = 0 for _, v in ipairs(t) do n = n + v end return n end }
+rawset(math, "clamp", function(x, lo, hi) return math.max(lo, math.min(hi, x)) end)
+function handle(s) return { string.split(s, ","), ("x;y"):split(";"), table.helpers.sum({ 1, 2, 3 }), math.clamp(9, 0, 5) } end
+"#;
+    let e = engine_with(prelude, Isolation::Strict);
+    let mut vm = e.create().unwrap();
+    let want = json!([["a", "b"], ["x", "y"], 6, 5]);
+    assert_eq!(e.call(&mut vm, "handle", &[json!("a,b")]).unwrap(), want);
+    // After the set-up the additions are read-only like the rest of the library, deeply.
+    for writer in [
+        "string.split = nil",
+        "table.helpers.sum = nil",
+        "rawset(math, 'clamp', nil)",
+        "rawset(table.helpers, 'sum', nil)",
+    ] {
+        let err = e.eval(&mut vm, writer).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Exception, "{writer}: {err}");
+        assert!(err.message().contains("read-only"), "{writer}: {err}");
+    }
+    e.reset(&mut vm).unwrap();
+    assert_eq!(e.call(&mut vm, "handle", &[json!("a,b")]).unwrap(), want);
+}
+
+/// Library tables in the common module styles: callable (`__call`), printable, concatenable, with arithmetic,
+/// comparison, length and iteration metamethods, and one whose metatable is hidden by `__metatable`.
+const METAMETHODS: &str = r#"
+Callable = setmetatable({ version = 2 }, { __call = function(self, a, b) return self.version * (a + b) end })
+local V = {}
+V.__index = V
+V.__tostring = function(v) return "V(" .. v.x .. ")" end
+V.__add = function(a, b) return setmetatable({ x = a.x + b.x }, V) end
+V.__unm = function(a) return setmetatable({ x = -a.x }, V) end
+V.__eq = function(a, b) return a.x == b.x end
+V.__lt = function(a, b) return a.x < b.x end
+V.__le = function(a, b) return a.x <= b.x end
+V.__concat = function(a, b) return tostring(a) .. "|" .. tostring(b) end
+V.__len = function(v) return v.x end
+V.__name = "V"
+V.__metatable = "locked"
+One, Two = setmetatable({ x = 1 }, V), setmetatable({ x = 2 }, V)
+Sequence = setmetatable({}, { __pairs = function(t) local i = 0
+  return function() i = i + 1 if i <= 3 then return i, i * 10 end end, t, nil end })
+function uses() return tostring(One + Two) .. " " .. tostring(-One) end
+"#;
+
+#[test]
+fn strict_views_forward_the_libraries_metamethods() {
+    for isolation in [Isolation::Strict, Isolation::Scrub, Isolation::None] {
+        let e = engine_with(METAMETHODS, isolation);
+        let mut vm = e.create().unwrap();
+        for (source, want) in [
+            ("return Callable(1, 2)", json!(6)),
+            ("return tostring(One)", json!("V(1)")),
+            ("return tostring(One + Two)", json!("V(3)")),
+            ("return tostring(-Two)", json!("V(-2)")),
+            ("return One .. Two", json!("V(1)|V(2)")),
+            ("return One .. 'x'", json!("V(1)|x")),
+            (
+                "return { One < Two, One <= One, Two < One }",
+                json!([true, true, false]),
+            ),
+            (
+                "return { (One + One) == Two, One == Two }",
+                json!([true, false]),
+            ),
+            ("return #Two", json!(2)),
+            (
+                "local s = 0 for k, v in pairs(Sequence) do s = s + k + v end return s",
+                json!(66),
+            ),
+            ("return uses()", json!("V(3) V(-1)")),
+        ] {
+            assert_eq!(eval(&e, &mut vm, source), want, "{source} ({isolation})");
+        }
+        e.reset(&mut vm).unwrap();
+    }
+    // Still read-only under strict: a metamethod gets the view, and writing through it fails.
+    let e = engine_with(
+        "Counter = setmetatable({ n = 0 }, { __call = function(self) self.n = self.n + 1 return self.n end })",
+        Isolation::Strict,
+    );
+    let mut vm = e.create().unwrap();
+    let err = e.eval(&mut vm, "return Counter()").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Exception, "{err}");
+    assert!(err.message().contains("read-only"), "{err}");
+    e.reset(&mut vm).unwrap();
+    assert_eq!(eval(&e, &mut vm, "return Counter.n"), json!(0));
+}
+
+#[test]
 fn strict_protects_tables_used_as_keys_of_prelude_tables() {
     let e = engine_with(
         "local K = { name = 'k' } Registry = { [{ name = 'a' }] = true, [K] = 7 } \
