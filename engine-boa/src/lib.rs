@@ -839,7 +839,8 @@ impl BoaEngine {
                 format!("SyntaxError: {}", native_message(&e)),
             );
         }
-        ScriptError::new(ErrorKind::Exception, exception_message(&e, &mut vm.context))
+        let error = ScriptError::new(ErrorKind::Exception, exception_message(&e, &mut vm.context));
+        pool_core::engine::explain_refused_write(self.config.isolation, error)
     }
 
     fn conversion(&self, vm: &mut BoaVm, fail: convert::Fail) -> ScriptError {

@@ -457,7 +457,7 @@ impl QuickJsEngine {
         if result.as_ref().is_err_and(|e| e.kind().taints_instance()) {
             vm.broken = true;
         }
-        result
+        result.map_err(|e| pool_core::engine::explain_refused_write(self.config.isolation, e))
     }
 
     fn run_inner<F>(&self, vm: &mut QuickJsVm, phase: Phase, body: F) -> Result<Value, ScriptError>

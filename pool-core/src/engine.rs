@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Isolation, Limits, PoolConfig};
-use crate::error::EngineError;
+use crate::error::{EngineError, ErrorKind, ScriptError};
 use crate::host::{CallContext, HostApi};
 
 /// An engine-neutral value passed to and returned from scripts.
@@ -15,6 +15,50 @@ pub type Value = serde_json::Value;
 
 /// Largest magnitude up to which every integer is exactly representable in an `f64` (2^53).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// What engines say when a write to a frozen object or a read-only table is refused (QuickJS, Boa, Lua's views).
+const REFUSED_WRITES: &[&str] = &[
+    "is read-only",
+    "object is not extensible",
+    "cannot set non-writable property",
+    "attempt to modify read-only table",
+];
+
+/// A request's exception with, under strict isolation, the reason a refused write was refused: a script that
+/// writes to the prelude's objects or the built-ins (`TypeError: 'cache' is read-only`) learns that strict
+/// isolation froze them, and which policies allow the write. Errors of other kinds or messages, and every error
+/// under the other policies, are returned unchanged. Adapters apply it to the errors of requests (not of the
+/// prelude, which runs before anything is frozen).
+///
+/// ```
+/// use pool_core::engine::explain_refused_write;
+/// use pool_core::{ErrorKind, Isolation, ScriptError};
+/// let e = ScriptError::new(ErrorKind::Exception, "TypeError: 'yy' is read-only");
+/// let m = explain_refused_write(Isolation::Strict, e.clone());
+/// assert!(m.message().starts_with("TypeError: 'yy' is read-only (isolation = \"strict\""));
+/// assert_eq!(explain_refused_write(Isolation::None, e.clone()), e);
+/// ```
+pub fn explain_refused_write(isolation: Isolation, error: ScriptError) -> ScriptError {
+    let message = error.message();
+    if isolation != Isolation::Strict
+        || error.kind() != ErrorKind::Exception
+        || !REFUSED_WRITES.iter().any(|p| message.contains(p))
+    {
+        return error;
+    }
+    // The first line holds the error; a stack trace may follow.
+    let (first, rest) = message.split_once('\n').unwrap_or((message, ""));
+    let mut explained = format!(
+        "{first} (isolation = \"strict\" freezes the prelude's objects and the built-ins after creation, so that no \
+         request can change what the next one sees; isolation = \"scrub\" or \"none\" allows writes to them, \
+         without that protection; host functions stay read-only under every policy)"
+    );
+    if !rest.is_empty() {
+        explained.push('\n');
+        explained.push_str(rest);
+    }
+    ScriptError::new(ErrorKind::Exception, explained)
+}
 
 /// A script's number as a [`Value`], the same way in every engine: a float with an integral value within +-2^53
 /// is a JSON integer (so `1 + 1` is `2` whether the engine computed an integer or a float, and `-0` is `0`, as
@@ -85,7 +129,7 @@ pub trait ScriptEngine: Send + Sync + 'static {
     /// One engine instance. The pool needs it to be `Send`; see `Carrier` for engines whose
     /// instances are not.
     type Vm: 'static;
-    /// The engine's error. It must tell its coarse [`ErrorKind`](crate::ErrorKind) so that the pool can discard
+    /// The engine's error. It must tell its coarse [`ErrorKind`] so that the pool can discard
     /// an instance that hit a limit and tools can compare failures across engines.
     type Error: EngineError;
 

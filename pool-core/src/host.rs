@@ -61,6 +61,27 @@
 //! ([`HostApi::namespace`] names are requirable too). Each instance evaluates its language's modules once, at
 //! creation, before the prelude; a request's `require` only returns what was evaluated then, and under strict
 //! isolation the exports are frozen with the prelude.
+//!
+//! # Writing an adapter
+//! What every engine adapter does (QuickJS, Lua and Boa do exactly this; `vmpool/examples/custom_engine.rs` shows
+//! it for a custom engine):
+//! 1. At creation, before the prelude: keep a [`HostSession::new`] in the instance, and install one native
+//!    function per entry of [`HostApi::functions`] that [is for](HostFunction::is_for) its language, at the global
+//!    [`HostFunction::name`] or in the namespace object [`HostFunction::namespace`] (made in the order of
+//!    [`HostApi::namespaces`]). The trampoline converts the arguments within [`HostApi::arg_limit`] bytes
+//!    (stopping as soon as it passes: [`HostError::arguments_too_large`]; an argument that cannot be converted is
+//!    [`HostError::bad_arguments`], except for [`Builtin::Console`], which prints a description of it), calls
+//!    [`HostSession::invoke`], and maps its answer: a value into the engine; [`HostFailure::Thrown`] into a
+//!    catchable exception (JavaScript: an `Error` with `message` and `code`; Lua: a `{ code, message }` table
+//!    whose `tostring` is `code: message`); [`HostFailure::Fatal`] into an end of the operation that the script
+//!    cannot catch (an interrupt while [`HostSession::is_fatal`]). The glue itself never panics.
+//! 2. Make the host globals (namespaces, top-level functions, `console`, `vmpool`, `require`, Lua's `print`) and
+//!    the function objects read-only under every policy: a script never replaces a host function for the next use.
+//! 3. Evaluate the language's [`HostApi::modules`] once, before the prelude (JavaScript through
+//!    [`crate::js::REQUIRE`]); a module that fails fails the creation, naming it.
+//! 4. Run every eval and call inside [`HostSession::enter`] (with the context, or `None`) and pass its result
+//!    through [`ActiveCall::finish`]; a fatal failure it reports (kinds `internal`, `timeout`, `memory`) breaks
+//!    the instance, as a limit does.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;

@@ -207,6 +207,38 @@ where
         assert_eq!(pool.metrics().destroyed.total(), 0, "{}", self.name);
     }
 
+    /// Under strict isolation a request's write to the prelude's own objects is refused with an error that says
+    /// why and which policy allows it; under `none` the same write works.
+    pub fn refused_writes_explain_strict_isolation(&self) {
+        let prelude = self.pick(
+            "var Lib = { cache: {} }; function handle(k) { 'use strict'; Lib.cache[k] = 1; return Object.keys(Lib.cache).length; }",
+            "Lib = { cache = {} } function handle(k) Lib.cache[k] = 1 local n = 0 for _ in pairs(Lib.cache) do n = n + 1 end return n end",
+        );
+        let strict = self.pool_with(1, EngineConfig::new(prelude).isolation(Isolation::Strict));
+        let mut vm = strict.acquire().unwrap();
+        let err = vm.call("handle", &[Value::from("a")]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Exception, "{}: {err}", self.name);
+        for needle in ["isolation = \"strict\"", "\"scrub\" or \"none\""] {
+            assert!(err.to_string().contains(needle), "{}: {err}", self.name);
+        }
+        // An ordinary exception is not explained.
+        let err = vm
+            .eval(self.pick("throw new Error('boom')", "error('boom')"))
+            .unwrap_err();
+        assert!(
+            !err.to_string().contains("isolation"),
+            "{}: {err}",
+            self.name
+        );
+        drop(vm);
+        let none = self.pool_with(1, EngineConfig::new(prelude).isolation(Isolation::None));
+        let mut vm = none.acquire().unwrap();
+        assert_eq!(
+            vm.call("handle", &[Value::from("a")]).unwrap(),
+            Value::from(1)
+        );
+    }
+
     /// Runs `src` and expects `kind`; the pool must then discard the instance.
     fn limit_case(&self, pool: &Pool<E>, src: &str, kind: ErrorKind) {
         let before = pool.metrics().destroyed.total();
