@@ -4,7 +4,8 @@
 //!   call, so criterion's "elements per second" reads as calls per second; per host call = the difference of the
 //!   two times / 1,000.
 //! - `context/{engine}`: the pooled JSON handler (acquire, call, release under the default isolation) without a
-//!   context (`call`) and with one attached and cleared (`call_with`): what a request's context costs.
+//!   context (`call`), with one attached and cleared (`call_with`), and with a new context made for each request
+//!   (`call_with_new_context`, an id and a three-key JSON object): what a request's context costs.
 //!
 //! `cargo bench -p pool-bench --bench host`
 #![allow(missing_docs)]
@@ -76,7 +77,20 @@ impl BackendVisitor for Context<'_> {
             })
         });
         let data = serde_json::json!({ "method": "GET", "path": "/", "user": "bench" });
+        // Attaching a context and clearing it (the context itself made once).
+        let context = CallContext::new("req-1").with_data(data.clone());
         g.bench_function("call_with", |b| {
+            b.iter(|| {
+                let mut vm = pool.acquire().expect("acquire");
+                black_box(
+                    job.request
+                        .run_pooled_with(&mut vm, Some(&context), 0)
+                        .expect("call"),
+                );
+            })
+        });
+        // The same with a new context per request, as a server makes one (an id and a small JSON object).
+        g.bench_function("call_with_new_context", |b| {
             b.iter(|| {
                 let context = CallContext::new("req-1").with_data(data.clone());
                 let mut vm = pool.acquire().expect("acquire");
