@@ -93,10 +93,12 @@
 //! its `var` and function declarations become deletable global properties (source without the latter runs as one
 //! block of a script, which means the same; see "Limits").
 //! - `Strict`: at creation, after the prelude, every object reachable from the global object and the hidden
-//!   intrinsics are frozen (the commonly overridden prototype properties, every own name of `Object.prototype`
-//!   plus `name`, `message`, `push`, `concat`, `bind` and `Symbol.iterator`, become accessors, so
-//!   `obj.toString = f` or `err.message = m` still work on new objects; assigning another inherited built-in name
-//!   such as `arr.map = f` fails as on any frozen prototype, while `Object.defineProperty` works), and the baseline
+//!   intrinsics are frozen (before the prelude, the commonly overridden properties of the built-in prototypes,
+//!   every own name of `Object.prototype` plus `name`, `message`, `push`, `concat`, `bind` and
+//!   `Symbol.iterator`, become accessors, so `obj.toString = f` or `err.message = m` still work on new objects;
+//!   before and not after the prelude because of a Boa bug, see module `lockdown`, so the prelude's own
+//!   prototypes keep plain properties; assigning another inherited built-in name such as `arr.map = f` fails as
+//!   on any frozen prototype, while `Object.defineProperty` works), and the baseline
 //!   globals (including the prelude's functions) become non-writable and
 //!   non-configurable. A reset drops pending promise jobs, deletes the globals added since creation and restores
 //!   the global object's prototype. Not covered: state that is not reachable from the global object — the
@@ -675,6 +677,16 @@ impl BoaEngine {
                 format!("cannot install the bounded built-ins: {e}"),
             )
         })?;
+
+        // Strict: the override accessors on the built-ins, before any script code runs (module `lockdown`).
+        if self.config.isolation == Isolation::Strict {
+            lockdown::avoid_override_mistake(&mut vm.context).map_err(|e| {
+                ScriptError::new(
+                    ErrorKind::Internal,
+                    format!("cannot install the override accessors: {e}"),
+                )
+            })?;
+        }
 
         // The modules, then the prelude: one operation of the host API, without a context.
         let link = Rc::clone(&vm.host);

@@ -1,5 +1,7 @@
 //! Strict isolation's lockdown in native code: what pool-core's [`LOCKDOWN`](pool_core::js::LOCKDOWN) script
-//! does, step for step, with the same result (the tests audit it from JavaScript).
+//! does, step for step, with the same result on the built-ins (the tests audit it from JavaScript), except that
+//! the override accessors are installed on the built-in prototypes before the prelude runs
+//! ([`avoid_override_mistake`], which says why) and the prelude's own prototypes get none.
 //!
 //! Boa's interpreter runs that script's walk over every reachable object and property in about 17 ms and leaves
 //! megabytes of property descriptors behind; here it takes about 1.5 ms (a strict instance is created in 2.0 ms,
@@ -20,11 +22,110 @@ use boa_engine::{
 /// prototypes) and the hidden intrinsics, avoids the override mistake for the listed names, pins engine-wide
 /// settings held behind accessors on `Error`, and makes every existing global non-writable and non-configurable.
 /// Returns the number of objects frozen.
+/// Avoids the override mistake, before the prelude runs (strict isolation only): on the built-in prototypes, the
+/// listed writable data properties become accessors ([`accessors`]), so that `obj.toString = f` on an ordinary
+/// object still defines an own property once the prototypes are frozen.
+///
+/// This runs before the prelude, not in [`lockdown`] after it as the lockdown script does, because of a Boa 0.22
+/// bug (`docs/boa-inline-cache.md`): an inline cache keyed on the receiver's shape keeps reading a prototype's
+/// property by its old storage slot after a data property before it became an accessor (two slots), so a call
+/// site the prelude had run would call the wrong method afterwards. Converted before any script runs, no cache
+/// can be stale. The prelude's own prototypes are not converted (that would have to happen after their code
+/// ran): under strict isolation an object inheriting from a prelude class cannot be given its own `toString` or
+/// `constructor` by assignment (a `TypeError` that names strict isolation); `Object.defineProperty` still can.
+/// Until [`lockdown`] freezes the built-ins, the prelude may still assign the listed built-in methods (a
+/// polyfill): the accessor then answers the new value.
+pub(crate) fn avoid_override_mistake(context: &mut Context) -> JsResult<()> {
+    let (queue, protos) = reachable(context)?;
+    let mut overridable = context
+        .intrinsics()
+        .constructors()
+        .object()
+        .prototype()
+        .own_property_keys(context)?;
+    overridable.extend(
+        ["name", "message", "push", "concat", "bind"]
+            .map(|name| PropertyKey::from(js_string!(name))),
+    );
+    overridable.push(JsSymbol::iterator().into());
+    let mut found: Vec<Vec<(JsObject, PropertyDescriptor)>> = vec![Vec::new(); overridable.len()];
+    for object in &queue {
+        if !protos.contains(object)
+            || object.test_integrity_level(IntegrityLevel::Frozen, context)?
+        {
+            continue;
+        }
+        for (n, key) in overridable.iter().enumerate() {
+            if let Some(desc) = own_property(object, key, context)?
+                && desc.writable() == Some(true)
+                && desc.configurable() == Some(true)
+            {
+                found[n].push((object.clone(), desc));
+            }
+        }
+    }
+    for (key, holders) in overridable.iter().zip(found) {
+        if holders.is_empty() {
+            continue;
+        }
+        let store = JsObject::with_null_proto();
+        for (i, (_, desc)) in (0u32..).zip(&holders) {
+            store.create_data_property_or_throw(i, desc.expect_value().clone(), context)?;
+        }
+        let owners: Vec<JsObject> = holders.iter().map(|(holder, _)| holder.clone()).collect();
+        let (get, set) = accessors(key, owners, store, context);
+        get.set_integrity_level(IntegrityLevel::Frozen, context)?;
+        set.set_integrity_level(IntegrityLevel::Frozen, context)?;
+        for (holder, desc) in &holders {
+            let accessor = PropertyDescriptor::builder()
+                .get(get.clone())
+                .set(set.clone())
+                .enumerable(desc.enumerable().unwrap_or(false))
+                // Configurable until the lockdown freezes the holder: the prelude may still delete it.
+                .configurable(true);
+            holder.define_property_or_throw(key.clone(), accessor, context)?;
+        }
+    }
+    Ok(())
+}
+
+/// Freezes every object reachable from the global object (through own property values, getters, setters and
+/// prototypes) and the hidden intrinsics, pins engine-wide settings held behind accessors on `Error`, and makes
+/// every existing global non-writable and non-configurable. Returns the number of objects frozen. (The override
+/// accessors were installed before the prelude: [`avoid_override_mistake`].)
 pub(crate) fn lockdown(context: &mut Context) -> JsResult<usize> {
     let global = context.global_object();
     pin_error_settings(context)?;
+    let global_keys = global.own_property_keys(context)?;
+    let (queue, _) = reachable(context)?;
+    for object in &queue {
+        object.set_integrity_level(IntegrityLevel::Frozen, context)?;
+    }
 
-    // Walk the object graph. No request code has run yet; the prelude is trusted.
+    // Baseline global bindings become constant; the global object stays extensible.
+    for key in &global_keys {
+        let Some(desc) = own_property(&global, key, context)? else {
+            continue;
+        };
+        if desc.configurable() == Some(false) && desc.writable() != Some(true) {
+            continue;
+        }
+        let pinned = if desc.is_data_descriptor() {
+            PropertyDescriptor::builder()
+                .writable(false)
+                .configurable(false)
+        } else {
+            PropertyDescriptor::builder().configurable(false)
+        };
+        global.define_property_or_throw(key.clone(), pinned, context)?;
+    }
+    Ok(queue.len())
+}
+
+/// Every object reachable from the global object (through own property values, getters, setters and prototypes)
+/// and the hidden intrinsics, in the order found, and which of them are prototypes.
+fn reachable(context: &mut Context) -> JsResult<(Vec<JsObject>, HashSet<JsObject>)> {
+    let global = context.global_object();
     let mut walk = Walk {
         global: global.clone(),
         seen: HashSet::new(),
@@ -66,78 +167,7 @@ pub(crate) fn lockdown(context: &mut Context) -> JsResult<usize> {
             }
         }
     }
-    let queue = walk.queue;
-
-    // The override mistake: listed writable data properties of prototypes become accessors, shared per name.
-    let mut overridable = context
-        .intrinsics()
-        .constructors()
-        .object()
-        .prototype()
-        .own_property_keys(context)?;
-    overridable.extend(
-        ["name", "message", "push", "concat", "bind"]
-            .map(|name| PropertyKey::from(js_string!(name))),
-    );
-    overridable.push(JsSymbol::iterator().into());
-    let mut found: Vec<Vec<(JsObject, PropertyDescriptor)>> = vec![Vec::new(); overridable.len()];
-    for object in &queue {
-        if !protos.contains(object)
-            || object.test_integrity_level(IntegrityLevel::Frozen, context)?
-        {
-            continue;
-        }
-        for (n, key) in overridable.iter().enumerate() {
-            if let Some(desc) = own_property(object, key, context)?
-                && desc.writable() == Some(true)
-                && desc.configurable() == Some(true)
-            {
-                found[n].push((object.clone(), desc));
-            }
-        }
-    }
-    for (key, holders) in overridable.iter().zip(found) {
-        if holders.is_empty() {
-            continue;
-        }
-        let values: Vec<(JsObject, JsValue)> = holders
-            .iter()
-            .map(|(holder, desc)| (holder.clone(), desc.expect_value().clone()))
-            .collect();
-        let (get, set) = accessors(key, values, context);
-        get.set_integrity_level(IntegrityLevel::Frozen, context)?;
-        set.set_integrity_level(IntegrityLevel::Frozen, context)?;
-        for (holder, desc) in &holders {
-            let accessor = PropertyDescriptor::builder()
-                .get(get.clone())
-                .set(set.clone())
-                .enumerable(desc.enumerable().unwrap_or(false))
-                .configurable(false);
-            holder.define_property_or_throw(key.clone(), accessor, context)?;
-        }
-    }
-    for object in &queue {
-        object.set_integrity_level(IntegrityLevel::Frozen, context)?;
-    }
-
-    // Baseline global bindings become constant; the global object stays extensible.
-    for key in &global_keys {
-        let Some(desc) = own_property(&global, key, context)? else {
-            continue;
-        };
-        if desc.configurable() == Some(false) && desc.writable() != Some(true) {
-            continue;
-        }
-        let pinned = if desc.is_data_descriptor() {
-            PropertyDescriptor::builder()
-                .writable(false)
-                .configurable(false)
-        } else {
-            PropertyDescriptor::builder().configurable(false)
-        };
-        global.define_property_or_throw(key.clone(), pinned, context)?;
-    }
-    Ok(queue.len())
+    Ok((walk.queue, protos))
 }
 
 /// The objects the walk has seen (every one but the global object) in the order it found them.
@@ -243,25 +273,35 @@ fn pin_error_settings(context: &mut Context) -> JsResult<()> {
     Ok(())
 }
 
-/// The accessor pair for `key`: the setter defines an own property on the receiver (or assigns an existing own
-/// data property); the getter returns the value held for the nearest holder on the receiver's prototype chain (a
-/// name held by one prototype gets a getter that just returns its value).
+/// The accessor pair for `key`, held by the prototypes `holders`, whose values are `store[i]` (index `i` of
+/// `holders`): the getter returns the value of the nearest holder on the receiver's prototype chain (a name held
+/// by one prototype gets a getter that just returns its value); the setter defines an own property on the
+/// receiver (or assigns an existing own data property), or, on a holder that is not frozen yet (the prelude's
+/// polyfill), replaces the holder's value.
 fn accessors(
     key: &PropertyKey,
-    holders: Vec<(JsObject, JsValue)>,
+    holders: Vec<JsObject>,
+    store: JsObject,
     context: &mut Context,
 ) -> (JsObject, JsObject) {
-    let get = match holders.as_slice() {
-        [(_, value)] => NativeFunction::from_copy_closure_with_captures(
-            |_, _, value: &JsValue, _| Ok(value.clone()),
-            value.clone(),
-        ),
-        _ => NativeFunction::from_copy_closure_with_captures(dispatch_get, holders),
+    let get = if holders.len() == 1 {
+        NativeFunction::from_copy_closure_with_captures(
+            |_, _, store: &JsObject, context| store.get(0, context),
+            store.clone(),
+        )
+    } else {
+        NativeFunction::from_copy_closure_with_captures(
+            dispatch_get,
+            (holders.clone(), store.clone()),
+        )
     };
     let get = FunctionObjectBuilder::new(context.realm(), get)
         .name(js_string!("get"))
         .build();
-    let set = NativeFunction::from_copy_closure_with_captures(set_own, JsValue::from(key.clone()));
+    let set = NativeFunction::from_copy_closure_with_captures(
+        set_own,
+        (JsValue::from(key.clone()), holders, store),
+    );
     let set = FunctionObjectBuilder::new(context.realm(), set)
         .name(js_string!("set"))
         .length(1)
@@ -269,12 +309,10 @@ fn accessors(
     (get.into(), set.into())
 }
 
-// The captures' type is the `Vec` the native function holds.
-#[allow(clippy::ptr_arg)]
 fn dispatch_get(
     this: &JsValue,
     _: &[JsValue],
-    holders: &Vec<(JsObject, JsValue)>,
+    (holders, store): &(Vec<JsObject>, JsObject),
     context: &mut Context,
 ) -> JsResult<JsValue> {
     let mut holder = match this.as_object() {
@@ -282,8 +320,8 @@ fn dispatch_get(
         None => prototype_of(this.clone(), context)?,
     };
     while let Some(object) = holder {
-        if let Some((_, value)) = holders.iter().find(|(h, _)| *h == object) {
-            return Ok(value.clone());
+        if let Some(i) = holders.iter().position(|h| *h == object) {
+            return store.get(i, context);
         }
         holder = prototype_of(object.into(), context)?;
     }
@@ -293,7 +331,7 @@ fn dispatch_get(
 fn set_own(
     this: &JsValue,
     args: &[JsValue],
-    key: &JsValue,
+    (key, holders, store): &(JsValue, Vec<JsObject>, JsObject),
     context: &mut Context,
 ) -> JsResult<JsValue> {
     // A primitive receiver: assignment to a primitive's property has no effect.
@@ -301,6 +339,16 @@ fn set_own(
         return Ok(JsValue::undefined());
     };
     let value = args.get_or_undefined(0).clone();
+    if let Some(i) = holders.iter().position(|h| *h == receiver) {
+        // The built-in itself: replaceable by the prelude, until the lockdown freezes it.
+        if receiver.test_integrity_level(IntegrityLevel::Frozen, context)? {
+            return Err(JsNativeError::typ()
+                .with_message("Cannot assign to a property of a frozen built-in")
+                .into());
+        }
+        store.set(i, value, true, context)?;
+        return Ok(JsValue::undefined());
+    }
     let key = key.to_property_key(context)?;
     match own_property(&receiver, &key, context)? {
         None => {
@@ -314,7 +362,7 @@ fn set_own(
         Some(desc) if desc.is_data_descriptor() => {
             receiver.set(key, value, true, context)?;
         }
-        // The receiver holds the accessor itself: a frozen built-in.
+        // An accessor of the receiver's own.
         Some(_) => {
             return Err(JsNativeError::typ()
                 .with_message("Cannot assign to a property of a frozen built-in")

@@ -473,3 +473,33 @@ fn request_source_evaluated_as_a_block_means_what_eval_means() {
         json!("undefinedundefined")
     );
 }
+
+#[test]
+fn call_sites_the_prelude_ran_give_the_right_answers_after_the_lockdown() {
+    // Boa 0.22's inline caches read a prototype's property by a slot that a later data-to-accessor change
+    // shifts (docs/boa-inline-cache.md); the lockdown must not make a call site the prelude ran call the wrong
+    // built-in or method.
+    let prelude = "function rev(a) { return a.slice().reverse(); } \
+                   function keys(o) { return Object.keys(o).join(); } \
+                   function sum(a) { return a.reduce((s, x) => s + x, 0); } \
+                   class Foo { a() { return 'a'; } b() { return 'b'; } toString() { return 'foo'; } } \
+                   function callB(x) { return x.b() + String(x) + x.constructor.name; } \
+                   function bound(f) { return f.bind(null, 1)(); } \
+                   rev([1, 2]); keys({ a: 1 }); sum([1]); callB(new Foo()); bound((x) => x); \
+                   var push = Array.prototype.push; Array.prototype.push = function (...a) { return push.apply(this, a); };";
+    for isolation in [Isolation::Strict, Isolation::Scrub, Isolation::None] {
+        let (e, mut vm) = vm(prelude, isolation);
+        let out = e
+            .eval(
+                &mut vm,
+                "const a = []; a.push(7); [rev([4, 5]), keys({ a: 1, b: 2 }), sum([1, 2, 3]), callB(new Foo()), \
+                 bound((x) => x + 1), a, [].constructor === Array]",
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            json!([[5, 4], "a,b", 6, "bfooFoo", 2, [7], true]),
+            "{isolation}"
+        );
+    }
+}
