@@ -184,6 +184,36 @@ impl<E: EngineError> PoolError<E> {
     }
 }
 
+/// A reload that was refused: the pool keeps serving its current generation, unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError<E> {
+    /// The new engine could not create an instance (a prelude that does not parse, throws or runs too long).
+    #[error(
+        "VM pool reload refused, the current version keeps serving: the new engine could not create a VM: {0}"
+    )]
+    Create(#[source] E),
+    /// The new engine panicked while creating an instance.
+    #[error(
+        "VM pool reload refused, the current version keeps serving: the new engine panicked creating a VM: {0}"
+    )]
+    CreatePanicked(String),
+    /// The pool is closed.
+    #[error("VM pool closed: a closed pool cannot be reloaded")]
+    Closed,
+}
+
+impl<E: EngineError> ReloadError<E> {
+    /// The coarse kind: the engine's kind for a creation failure, `internal` for a panic, `closed`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ReloadError::Create(e) => e.kind(),
+            ReloadError::CreatePanicked(_) => ErrorKind::Internal,
+            ReloadError::Closed => ErrorKind::Closed,
+        }
+    }
+}
+
 /// The message of a panic payload, for error messages.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

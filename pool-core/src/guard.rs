@@ -7,7 +7,7 @@ use crate::engine::{ScriptEngine, Value};
 use crate::error::EngineError;
 use crate::host::CallContext;
 use crate::metrics::DestroyReason;
-use crate::pool::inner::{Inner, Slot};
+use crate::pool::inner::{Inner, Instance, Slot};
 use crate::sync::Arc;
 
 /// An instance lent by a [`Pool`](crate::Pool). Derefs to the engine's instance; dropping it returns the instance.
@@ -25,7 +25,7 @@ use crate::sync::Arc;
 #[must_use = "dropping the guard returns the VM to the pool at once"]
 pub struct PooledVm<'pool, E: ScriptEngine> {
     /// The instance and its tag (whose `taint` says whether it goes back); `None` only once dropped.
-    slot: Option<Slot<E::Vm>>,
+    slot: Option<Slot<Instance<E>>>,
     pool: PoolRef<'pool, E>,
 }
 
@@ -47,20 +47,20 @@ impl<E: ScriptEngine> Deref for PoolRef<'_, E> {
 }
 
 impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
-    pub(crate) fn new(pool: PoolRef<'pool, E>, slot: Slot<E::Vm>) -> Self {
+    pub(crate) fn new(pool: PoolRef<'pool, E>, slot: Slot<Instance<E>>) -> Self {
         Self {
             slot: Some(slot),
             pool,
         }
     }
 
-    fn slot(&self) -> &Slot<E::Vm> {
+    fn slot(&self) -> &Slot<Instance<E>> {
         self.slot
             .as_ref()
             .expect("a PooledVm holds its VM until it is dropped")
     }
 
-    fn slot_mut(&mut self) -> &mut Slot<E::Vm> {
+    fn slot_mut(&mut self) -> &mut Slot<Instance<E>> {
         self.slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped")
@@ -76,7 +76,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine().eval(&mut slot.vm, source);
+        let result = slot.vm.engine.eval(&mut slot.vm.vm, source);
         self.note(result)
     }
 
@@ -89,7 +89,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine().call(&mut slot.vm, function, args);
+        let result = slot.vm.engine.call(&mut slot.vm.vm, function, args);
         self.note(result)
     }
 
@@ -103,7 +103,7 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self.pool.engine().eval_with(&mut slot.vm, context, source);
+        let result = slot.vm.engine.eval_with(&mut slot.vm.vm, context, source);
         self.note(result)
     }
 
@@ -121,10 +121,10 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
             .slot
             .as_mut()
             .expect("a PooledVm holds its VM until it is dropped");
-        let result = self
-            .pool
-            .engine()
-            .call_with(&mut slot.vm, context, function, args);
+        let instance = &mut slot.vm;
+        let result = instance
+            .engine
+            .call_with(&mut instance.vm, context, function, args);
         self.note(result)
     }
 
@@ -166,22 +166,28 @@ impl<'pool, E: ScriptEngine> PooledVm<'pool, E> {
         this.pool.instance_id(this.slot().tag)
     }
 
-    /// The engine (factory) of the pool the instance came from.
+    /// The engine (factory) that made the instance: the pool's, or after a [`Pool::reload`](crate::Pool::reload)
+    /// the one of the instance's generation.
     pub fn engine(this: &Self) -> &E {
-        this.pool.engine()
+        &this.slot().vm.engine
+    }
+
+    /// The pool generation of the engine that made the instance (1 until the pool is reloaded).
+    pub fn generation(this: &Self) -> u64 {
+        this.pool.instance_generation(this.slot().tag)
     }
 }
 
 impl<E: ScriptEngine> Deref for PooledVm<'_, E> {
     type Target = E::Vm;
     fn deref(&self) -> &E::Vm {
-        &self.slot().vm
+        &self.slot().vm.vm
     }
 }
 
 impl<E: ScriptEngine> DerefMut for PooledVm<'_, E> {
     fn deref_mut(&mut self) -> &mut E::Vm {
-        &mut self.slot_mut().vm
+        &mut self.slot_mut().vm.vm
     }
 }
 
@@ -204,7 +210,7 @@ impl<E: ScriptEngine> Drop for PooledVm<'_, E> {
         let reason = match tag.taint() {
             Some(reason) => Some(reason),
             None if std::thread::panicking() => Some(DestroyReason::Tainted),
-            None => check_and_reset(self.pool.engine(), &mut vm),
+            None => check_and_reset(&*vm.engine, &mut vm.vm),
         };
         self.pool.release(vm, tag, reason);
     }

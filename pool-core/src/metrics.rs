@@ -25,10 +25,13 @@ pub enum DestroyReason {
     Closed,
     /// The pool was shrunk with `resize`.
     Resized,
+    /// Of an older generation than the pool's after [`Pool::reload`](crate::Pool::reload): idle ones at once, the
+    /// ones in use when they come back.
+    Reloaded,
 }
 
 impl DestroyReason {
-    pub(crate) const COUNT: usize = 9;
+    pub(crate) const COUNT: usize = 10;
 
     pub(crate) const fn index(self) -> usize {
         self as usize
@@ -46,6 +49,7 @@ impl DestroyReason {
             DestroyReason::Discarded => "discarded",
             DestroyReason::Closed => "closed",
             DestroyReason::Resized => "resized",
+            DestroyReason::Reloaded => "reloaded",
         }
     }
 
@@ -60,6 +64,7 @@ impl DestroyReason {
         DestroyReason::Discarded,
         DestroyReason::Closed,
         DestroyReason::Resized,
+        DestroyReason::Reloaded,
     ];
 }
 
@@ -136,6 +141,21 @@ pub struct Metrics {
     pub leaks_suspected: u64,
     /// Whether the pool is closed.
     pub closed: bool,
+    /// The pool's generation: 1 when built, one more for every [`Pool::reload`](crate::Pool::reload).
+    pub generation: u64,
+    /// Live instances per generation, oldest first (generations without a live instance are left out): after a
+    /// reload, the older generations' entries are the instances still in use, which are destroyed when they come
+    /// back.
+    pub generations: Vec<GenerationCount>,
+}
+
+/// Live instances of one generation, in [`Metrics::generations`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct GenerationCount {
+    /// The generation.
+    pub generation: u64,
+    /// Its live instances (in use or idle).
+    pub live: usize,
 }
 
 impl Metrics {
@@ -145,17 +165,25 @@ impl Metrics {
     }
 
     /// Whether the snapshot satisfies the pool's invariants: `created - destroyed == in_use + available`, the
-    /// destroyed count is the sum of its reasons, and in use + idle + being created stays within `max_size`
+    /// live instances per generation add up to the live instances, and in use + idle + being created stays within `max_size`
     /// (after a shrink by [`Pool::resize`](crate::Pool::resize), instances in use or being created may exceed it
     /// until they are done, but none of them becomes idle while the pool is over its size).
     pub fn is_consistent(&self) -> bool {
         let balanced = self.created.checked_sub(self.destroyed.total())
             == Some((self.in_use + self.available) as u64);
-        let by_reason =
-            self.destroyed.iter().map(|(_, n)| n).sum::<u64>() == self.destroyed.total();
+        let by_generation = self.generations.iter().map(|g| g.live as u64).sum::<u64>()
+            == (self.in_use + self.available) as u64
+            && self
+                .generations
+                .iter()
+                .all(|g| g.live > 0 && g.generation <= self.generation)
+            && self
+                .generations
+                .windows(2)
+                .all(|w| w[0].generation < w[1].generation);
         let bounded =
             self.in_use + self.available + self.creating <= self.max_size || self.available == 0;
-        balanced && by_reason && bounded
+        balanced && by_generation && bounded
     }
 
     /// Errors as the guide counts them: failed creations plus failed script calls.
@@ -205,6 +233,17 @@ mod tests {
             waiting: 0,
             leaks_suspected: 0,
             closed: false,
+            generation: 2,
+            generations: vec![
+                GenerationCount {
+                    generation: 1,
+                    live: 1,
+                },
+                GenerationCount {
+                    generation: 2,
+                    live: 4,
+                },
+            ],
         }
     }
 
@@ -244,6 +283,25 @@ mod tests {
             }
             .is_consistent(),
             "more destroyed than created"
+        );
+        assert!(
+            !Metrics {
+                generations: vec![GenerationCount {
+                    generation: 2,
+                    live: 4
+                }],
+                ..snapshot()
+            }
+            .is_consistent(),
+            "an instance missing from the generations"
+        );
+        assert!(
+            !Metrics {
+                generation: 1,
+                ..snapshot()
+            }
+            .is_consistent(),
+            "a generation newer than the pool's"
         );
     }
 

@@ -5,7 +5,8 @@
 //! [`FakeEngine`] instances hold one integer. `eval` understands a tiny command language:
 //! `set N` (store N, return it), `get` (return it), `fail` (an `exception`), `timeout` (a `timeout` error, which
 //! taints the instance), `panic`, `sleep MS`. `call("get", _)` returns the integer, `call("echo", args)` returns
-//! the arguments as an array; other names are an `exception`. `reset` sets the integer back to 0.
+//! the arguments as an array; other names are an `exception`. `reset` sets the integer back to 0. `eval("version")`
+//! and `call("version", _)` return the engine's [version](FakeEngine::with_version) (0 unless set).
 
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -88,6 +89,7 @@ impl Faults {
 #[derive(Debug, Clone, Default)]
 pub struct FakeEngine {
     faults: Arc<Faults>,
+    version: i64,
 }
 
 impl FakeEngine {
@@ -99,6 +101,21 @@ impl FakeEngine {
     /// The shared fault switches and counters.
     pub fn faults(&self) -> Arc<Faults> {
         self.faults.clone()
+    }
+
+    /// The same engine (sharing its faults and counters) with `version`, which the command `version` and the
+    /// function `version` return: the "script" a reload replaces.
+    #[must_use]
+    pub fn with_version(&self, version: i64) -> Self {
+        Self {
+            faults: self.faults.clone(),
+            version,
+        }
+    }
+
+    /// The engine's version (0 unless set with [`with_version`](FakeEngine::with_version)).
+    pub fn version(&self) -> i64 {
+        self.version
     }
 }
 
@@ -205,10 +222,16 @@ impl ScriptEngine for FakeEngine {
     }
 
     fn eval(&self, vm: &mut FakeVm, source: &str) -> Result<Value, ScriptError> {
+        if source.trim() == "version" {
+            return Ok(Value::from(self.version));
+        }
         run_command(&mut vm.value, source)
     }
 
     fn call(&self, vm: &mut FakeVm, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
+        if function == "version" {
+            return Ok(Value::from(self.version));
+        }
         call_function(vm.value, function, args)
     }
 

@@ -34,6 +34,13 @@ fn balanced(pool: &Pool<FakeEngine>) {
     assert!(m.in_use + m.available + m.creating <= m.max_size);
 }
 
+/// Drops the last handle of `pool`: every instance is dropped, none twice.
+fn closes_clean(pool: Pool<FakeEngine>, faults: &pool_core::testing::Faults) {
+    drop(pool);
+    assert_eq!(faults.live(), 0);
+    assert_eq!(faults.double_drops(), 0);
+}
+
 /// Capacity 1, two threads each acquire and release: both finish (no lost wake-up), one instance serves both.
 #[test]
 fn two_threads_share_one_instance() {
@@ -80,9 +87,7 @@ fn three_threads_capacity_two_lazy_creation() {
         let m = pool.metrics();
         assert!(m.created <= 2);
         assert_eq!((m.total_uses, m.in_use), (3, 0));
-        drop(pool);
-        assert_eq!(faults.live(), 0);
-        assert_eq!(faults.double_drops(), 0);
+        closes_clean(pool, &faults);
     });
 }
 
@@ -179,6 +184,62 @@ fn an_async_and_a_blocking_caller_share_one_instance() {
         let m = pool.metrics();
         assert_eq!((m.created, m.total_uses, m.in_use, m.waiting), (1, 3, 0, 0));
         assert!(m.waits <= 2 && m.wait_timeouts == 0);
+        drop(pool);
+        assert_eq!(faults.live(), 0);
+    });
+}
+
+/// Capacity 1: one thread acquires and releases while another reloads. Whatever the interleaving, the reload
+/// succeeds (the test instance is kept when the old one is idle or not yet made, dropped when the pool is full),
+/// the old generation's instance never goes idle again, an acquire after the reload gets the new engine, and the
+/// counters balance.
+#[test]
+fn a_release_racing_a_reload_never_leaves_the_old_generation_idle() {
+    loom::model(|| {
+        let (pool, faults) = pool(1, 1);
+        let p = pool.clone();
+        let t = thread::spawn(move || {
+            let vm = p.acquire().unwrap();
+            drop(vm);
+        });
+        let generation = pool.reload(pool.engine().with_version(1)).unwrap();
+        assert_eq!(generation, 2);
+        t.join().unwrap();
+        let m = pool.metrics();
+        assert!(m.generations.iter().all(|g| g.generation == 2), "{m:?}");
+        balanced(&pool);
+        let mut vm = pool.acquire().unwrap();
+        assert_eq!(pool_core::PooledVm::generation(&vm), 2);
+        assert_eq!(vm.eval("version").unwrap(), serde_json::json!(1));
+        drop(vm);
+        closes_clean(pool, &faults);
+    });
+}
+
+/// Capacity 1, the instance held across a reload by a waiter's rival: the waiter blocked on the full pool is
+/// served once the old instance comes back and is destroyed, with an instance of the new generation.
+#[test]
+fn a_waiter_is_served_by_the_new_generation_when_the_old_instance_returns() {
+    loom::model(|| {
+        let (pool, faults) = pool(1, 1);
+        let held = pool.acquire_owned().unwrap();
+        let p = pool.clone();
+        let t = thread::spawn(move || {
+            let vm = p.acquire().unwrap();
+            let generation = pool_core::PooledVm::generation(&vm);
+            drop(vm);
+            generation
+        });
+        pool.reload(pool.engine().with_version(1)).unwrap();
+        drop(held);
+        assert_eq!(t.join().unwrap(), 2);
+        let m = pool.metrics();
+        assert_eq!(
+            m.destroyed.get(pool_core::DestroyReason::Reloaded),
+            2,
+            "{m:?}"
+        );
+        balanced(&pool);
         drop(pool);
         assert_eq!(faults.live(), 0);
     });

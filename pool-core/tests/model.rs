@@ -9,7 +9,7 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use pool_core::testing::{FakeEngine, Faults};
-use pool_core::{DestroyReason, ManualClock, Pool, PoolError, PooledVm};
+use pool_core::{DestroyReason, ManualClock, Pool, PoolError, PooledVm, ReloadError};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 
@@ -33,6 +33,8 @@ enum Op {
     Close,
     FailCreate(bool),
     FailReset(bool),
+    /// `reload` with an engine of the next version (refused while creations fail).
+    Reload,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,11 +53,15 @@ struct Model {
     closed: bool,
     /// (id, idle since (set by the first maintenance pass that sees it idle), uses); back = most recently returned.
     idle: VecDeque<(u64, Option<u64>, u64)>,
-    /// (id, uses), in acquisition order.
-    held: Vec<(u64, u64)>,
+    /// (id, uses, generation), in acquisition order.
+    held: Vec<(u64, u64, u64)>,
+    /// The pool's generation; every idle instance is of it.
+    generation: u64,
+    /// The last instance id handed out by the pool (ids are given to instances it keeps).
+    next_id: u64,
     now: u64,
     created: u64,
-    destroyed: [u64; 9],
+    destroyed: [u64; 10],
     total_uses: u64,
     /// Acquires that waited, and those of them that timed out.
     waits: u64,
@@ -76,6 +82,10 @@ impl Model {
     fn floor(&self) -> usize {
         PRELOAD.min(self.max_size)
     }
+    /// Instances of the current generation.
+    fn current(&self) -> usize {
+        self.idle.len() + self.held.iter().filter(|h| h.2 == self.generation).count()
+    }
     fn destroy(&mut self, r: DestroyReason, n: u64) {
         self.destroyed[reason_index(r)] += n;
     }
@@ -85,13 +95,15 @@ impl Model {
             return None;
         }
         self.created += 1;
-        Some(self.created)
+        self.next_id += 1;
+        Some(self.next_id)
     }
     fn refill(&mut self) {
         if self.closed {
             return;
         }
-        for _ in 0..self.floor().saturating_sub(self.total()) {
+        let room = self.max_size.saturating_sub(self.total());
+        for _ in 0..self.floor().saturating_sub(self.current()).min(room) {
             match self.create() {
                 Some(id) => self.idle.push_back((id, None, 0)),
                 None => break,
@@ -99,11 +111,12 @@ impl Model {
         }
     }
     fn give_back(&mut self, i: usize, forced: Option<DestroyReason>) {
-        let (id, uses) = self.held.remove(i);
+        let (id, uses, generation) = self.held.remove(i);
         let reason = forced
             .or(self.fail_reset.then_some(DestroyReason::ResetFailed))
             .or((uses >= MAX_USES).then_some(DestroyReason::MaxUses))
             .or(self.closed.then_some(DestroyReason::Closed))
+            .or((generation != self.generation).then_some(DestroyReason::Reloaded))
             .or((self.total() >= self.max_size).then_some(DestroyReason::Resized));
         match reason {
             Some(r) => self.destroy(r, 1),
@@ -123,6 +136,7 @@ impl ReferenceStateMachine for Reference {
             .prop_map(|max_size| {
                 let mut m = Model {
                     max_size,
+                    generation: 1,
                     ..Model::default()
                 };
                 m.refill();
@@ -146,6 +160,7 @@ impl ReferenceStateMachine for Reference {
             1 => prop::bool::weighted(0.05).prop_map(|close| if close { Op::Close } else { Op::Maintenance }),
             1 => prop::bool::weighted(0.3).prop_map(Op::FailCreate),
             1 => prop::bool::weighted(0.3).prop_map(Op::FailReset),
+            2 => Just(Op::Reload),
         ]
         .boxed()
     }
@@ -168,13 +183,13 @@ impl ReferenceStateMachine for Reference {
                 let outcome = if m.closed {
                     Outcome::Closed
                 } else if let Some((id, _, uses)) = m.idle.pop_back() {
-                    m.held.push((id, uses + 1));
+                    m.held.push((id, uses + 1, m.generation));
                     m.total_uses += 1;
                     Outcome::Got(id)
                 } else if m.total() < m.max_size {
                     match m.create() {
                         Some(id) => {
-                            m.held.push((id, 1));
+                            m.held.push((id, 1, m.generation));
                             m.total_uses += 1;
                             Outcome::Got(id)
                         }
@@ -208,7 +223,7 @@ impl ReferenceStateMachine for Reference {
                         slot.1.get_or_insert(now);
                     }
                     let floor = m.floor();
-                    while m.total() > floor {
+                    while m.current() > floor {
                         match m.idle.front() {
                             Some((_, Some(since), _)) if m.now - since > IDLE_TIMEOUT_S => {
                                 m.idle.pop_front();
@@ -237,6 +252,22 @@ impl ReferenceStateMachine for Reference {
             }
             Op::FailCreate(b) => m.fail_create = *b,
             Op::FailReset(b) => m.fail_reset = *b,
+            Op::Reload => {
+                // Refused (nothing changes) when closed or when the new engine cannot create its test instance.
+                if !m.closed && !m.fail_create {
+                    m.created += 1;
+                    m.generation += 1;
+                    let n = m.idle.len() as u64;
+                    m.destroy(DestroyReason::Reloaded, n);
+                    m.idle.clear();
+                    if m.total() < m.max_size {
+                        m.next_id += 1;
+                        m.idle.push_back((m.next_id, None, 0));
+                    } else {
+                        m.destroy(DestroyReason::Reloaded, 1);
+                    }
+                }
+            }
         }
         m
     }
@@ -356,6 +387,16 @@ impl StateMachineTest for PoolTest {
             Op::Close => s.pool.close(),
             Op::FailCreate(b) => s.faults.fail_create_always.store(b, Ordering::SeqCst),
             Op::FailReset(b) => s.faults.fail_reset.store(b, Ordering::SeqCst),
+            Op::Reload => {
+                let version = i64::try_from(m.generation).unwrap() - 1;
+                let result = s.pool.reload(s.pool.engine().with_version(version));
+                match result {
+                    Ok(generation) => assert_eq!(generation, m.generation),
+                    Err(ReloadError::Closed) => assert!(m.closed),
+                    Err(ReloadError::Create(_)) => assert!(m.fail_create),
+                    Err(e) => panic!("unexpected {e}"),
+                }
+            }
         }
         s
     }
@@ -382,9 +423,26 @@ impl StateMachineTest for PoolTest {
                 "destroyed by {r}"
             );
         }
-        let ids: Vec<u64> = s.held.iter().map(PooledVm::id).collect();
-        let model_ids: Vec<u64> = m.held.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<(u64, u64)> = s
+            .held
+            .iter()
+            .map(|vm| (PooledVm::id(vm), PooledVm::generation(vm)))
+            .collect();
+        let model_ids: Vec<(u64, u64)> = m.held.iter().map(|h| (h.0, h.2)).collect();
         assert_eq!(ids, model_ids);
+        assert_eq!(got.generation, m.generation);
+        let by_generation: u64 = got
+            .generations
+            .iter()
+            .filter(|g| g.generation == m.generation)
+            .map(|g| g.live as u64)
+            .sum();
+        assert_eq!(by_generation, m.current() as u64);
+        // Every instance runs its own generation's engine (the version it was reloaded with).
+        for vm in &s.held {
+            let version = i64::try_from(PooledVm::generation(vm)).unwrap() - 1;
+            assert_eq!(PooledVm::engine(vm).version(), version);
+        }
         // The engine agrees: every instance the pool counts as alive is alive, and none was dropped twice.
         assert_eq!(s.faults.live() as u64, got.created - got.destroyed.total());
         assert_eq!(s.faults.double_drops(), 0);

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::inner::{Inner, Lent, Slot};
+use super::inner::{Inner, Instance, Lent, Slot};
 use super::state::{Reservation, State};
 use crate::engine::ScriptEngine;
 use crate::error::PoolError;
@@ -66,8 +66,7 @@ pub(super) enum Taken<V> {
 }
 
 /// One step of the acquire state machine: an instance or capacity, an error, or `Pending` (queued).
-type TakeStep<E> =
-    Poll<Result<Taken<<E as ScriptEngine>::Vm>, PoolError<<E as ScriptEngine>::Error>>>;
+type TakeStep<E> = Poll<Result<Taken<Instance<E>>, PoolError<<E as ScriptEngine>::Error>>>;
 
 impl<E: ScriptEngine> Inner<E> {
     /// The acquire state machine, shared by the blocking and the async driver. With the main lock held: fails
@@ -162,7 +161,7 @@ impl<E: ScriptEngine> Inner<E> {
     /// The fast path of every acquire: an idle instance of the calling thread's shard, unless the shard's
     /// `attention` is set (a closed pool sets it, so the closed check is left to the state machine).
     #[inline(always)]
-    fn take_idle(&self, location: &'static Location<'static>) -> Option<Slot<E::Vm>> {
+    fn take_idle(&self, location: &'static Location<'static>) -> Option<Slot<Instance<E>>> {
         let slot = {
             let mut shard = self.shards.home();
             if shard.attention {
@@ -221,7 +220,7 @@ impl<E: ScriptEngine> AcquireFuture<E> {
         }
     }
 
-    fn guard(&self, slot: Slot<E::Vm>) -> PooledVm<'static, E> {
+    fn guard(&self, slot: Slot<Instance<E>>) -> PooledVm<'static, E> {
         PooledVm::new(PoolRef::Owned(self.inner.clone()), slot)
     }
 }

@@ -93,6 +93,8 @@ pub(crate) struct Slot<V> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Book {
     pub(crate) id: u64,
+    /// The pool generation whose engine made the instance.
+    pub(crate) generation: u64,
     /// The guard's leak-detection record, when leak detection is on and the instance is out.
     pub(crate) lease: Option<Lease>,
     /// Idle since at least this instant, if `idle_uses` still equals the instance's use count: a maintenance pass
@@ -105,10 +107,11 @@ pub(crate) struct Book {
 }
 
 impl Book {
-    /// The book of a new instance, with instance id `id`.
-    pub(crate) fn new(id: u64, expires_at: Stamp) -> Self {
+    /// The book of a new instance of `generation`, with instance id `id`.
+    pub(crate) fn new(id: u64, generation: u64, expires_at: Stamp) -> Self {
         Self {
             id,
+            generation,
             lease: None,
             idle_since: Stamp::NONE,
             idle_uses: 0,
@@ -188,7 +191,7 @@ mod tests {
     fn a_book_is_stamped_idle_once_per_stay() {
         let base = Instant::now();
         let at = |s| Stamp::since(base, base + Duration::from_secs(s));
-        let mut book = Book::new(1, Stamp::NONE);
+        let mut book = Book::new(1, 1, Stamp::NONE);
         book.note_idle(2, at(10));
         book.note_idle(2, at(20));
         assert_eq!(book.idle_since, at(10), "still the same stay");

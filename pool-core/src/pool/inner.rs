@@ -20,12 +20,28 @@ use crate::metrics::{DestroyReason, Metrics};
 use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering, lock};
 
 /// An instance lent to a caller, or why none could be.
-pub(super) type Lent<E> =
-    Result<Slot<<E as ScriptEngine>::Vm>, PoolError<<E as ScriptEngine>::Error>>;
+pub(super) type Lent<E> = Result<Slot<Instance<E>>, PoolError<<E as ScriptEngine>::Error>>;
+
+/// An engine instance with the engine (factory) that made it: its calls, checks and reset go through that
+/// engine, which stays the same for its whole life even when the pool is reloaded with another. The engine is
+/// shared by reference count, cloned once per instance created, so handing an instance out moves a pointer and
+/// counts nothing.
+pub(crate) struct Instance<E: ScriptEngine> {
+    pub(crate) vm: E::Vm,
+    pub(crate) engine: std::sync::Arc<E>,
+}
+
+/// The engine new instances are made with, and its generation.
+pub(super) struct Current<E> {
+    pub(super) generation: u64,
+    pub(super) engine: std::sync::Arc<E>,
+}
 
 /// The shared part of a pool: engine, configuration, state, idle shards and counters.
 pub(crate) struct Inner<E: ScriptEngine> {
-    engine: E,
+    /// Written only with the main lock held (by a reload, together with the state's generation), read by
+    /// creations without it. Lock order: the main lock, then this.
+    pub(super) current: Mutex<Current<E>>,
     config: PoolConfig,
     /// Immutable, so a plain `std` Arc (loom's cannot hold a trait object).
     pub(super) clock: std::sync::Arc<dyn Clock>,
@@ -33,7 +49,7 @@ pub(crate) struct Inner<E: ScriptEngine> {
     base: Instant,
     /// The main lock, alone in its cache-line block.
     state: CachePadded<Mutex<State>>,
-    pub(super) shards: Shards<E::Vm>,
+    pub(super) shards: Shards<Instance<E>>,
     script_errors: AtomicU64,
     waits: AtomicU64,
     wait_timeouts: AtomicU64,
@@ -66,7 +82,10 @@ impl<E: ScriptEngine> Inner<E> {
             shards: Shards::new(config.max_size),
             max_uses: config.max_uses.unwrap_or(u64::MAX),
             books_on_release: config.leak_threshold.is_some() || config.max_lifetime.is_some(),
-            engine,
+            current: Mutex::new(Current {
+                generation: 1,
+                engine: std::sync::Arc::new(engine),
+            }),
             config,
             base: clock.now(),
             clock,
@@ -78,10 +97,10 @@ impl<E: ScriptEngine> Inner<E> {
         }
     }
 
-    /// The engine (factory).
-    #[inline(always)]
-    pub(crate) fn engine(&self) -> &E {
-        &self.engine
+    /// The engine (factory) new instances are made with, and its generation.
+    pub(crate) fn current(&self) -> (std::sync::Arc<E>, u64) {
+        let current = lock(&self.current);
+        (current.engine.clone(), current.generation)
     }
 
     /// The configuration the pool was built with.
@@ -103,6 +122,11 @@ impl<E: ScriptEngine> Inner<E> {
     /// The id of `tag`'s instance within the pool.
     pub(crate) fn instance_id(&self, tag: Tag) -> u64 {
         self.state().book(tag).id
+    }
+
+    /// The generation of `tag`'s instance.
+    pub(crate) fn instance_generation(&self, tag: Tag) -> u64 {
+        self.state().book(tag).generation
     }
 
     /// Counts an `eval`/`call` that returned an error.
@@ -202,16 +226,19 @@ impl<E: ScriptEngine> Inner<E> {
         location: &'static Location<'static>,
     ) -> Lent<E> {
         let mut creation = Creation::new(self, reservation);
-        let vm = creation.create()?;
+        let instance = creation.create()?;
         let expires_at = self.expiry();
         let mut st = self.state();
         if st.is_closed() {
             creation.refuse(&mut st, DestroyReason::Closed);
             drop(st);
-            drop(vm);
+            drop(instance);
             return Err(PoolError::Closed);
         }
-        let slot = creation.admit(&mut st, vm, 1, expires_at);
+        // Made by the engine of a generation a reload has since replaced: the caller, whose acquire began before
+        // the reload, still gets it (so it waits for one creation only), and it is destroyed when it comes back.
+        let slot = creation.admit(&mut st, instance, 1, expires_at);
+        self.refresh_attention(&mut st);
         if self.config.leak_threshold.is_some() {
             self.lease(&mut st, slot.tag, location);
         }
@@ -297,6 +324,8 @@ impl<E: ScriptEngine> Inner<E> {
 pub(super) struct Creation<'a, E: ScriptEngine> {
     inner: &'a Inner<E>,
     reservation: Option<Reservation>,
+    /// The generation of the engine that made the instance, once made.
+    generation: u64,
 }
 
 impl<'a, E: ScriptEngine> Creation<'a, E> {
@@ -305,6 +334,7 @@ impl<'a, E: ScriptEngine> Creation<'a, E> {
         Self {
             inner,
             reservation: Some(reservation),
+            generation: 0,
         }
     }
 
@@ -314,13 +344,16 @@ impl<'a, E: ScriptEngine> Creation<'a, E> {
             .expect("a creation's reservation is consumed once")
     }
 
-    /// Runs the engine's `create`. When it fails or panics, the reservation is consumed (counted as a failed
-    /// creation) and its capacity offered to a waiter.
-    pub(super) fn create(&mut self) -> Result<E::Vm, PoolError<E::Error>> {
-        let error = match catch_unwind(AssertUnwindSafe(|| self.inner.engine.create())) {
-            Ok(Ok(vm)) => return Ok(vm),
-            Ok(Err(e)) => PoolError::Create(e),
-            Err(panic) => PoolError::CreatePanicked(panic_message(panic.as_ref())),
+    /// Runs the current engine's `create`. When it fails or panics, the reservation is consumed (counted as a
+    /// failed creation) and its capacity offered to a waiter.
+    pub(super) fn create(&mut self) -> Result<Instance<E>, PoolError<E::Error>> {
+        let (engine, generation) = self.inner.current();
+        let error = match create_with(&*engine) {
+            Ok(vm) => {
+                self.generation = generation;
+                return Ok(Instance { vm, engine });
+            }
+            Err(error) => error,
         };
         let reservation = self.take();
         let mut st = self.inner.state();
@@ -330,19 +363,24 @@ impl<'a, E: ScriptEngine> Creation<'a, E> {
         Err(error)
     }
 
-    /// The new instance `vm` takes the reservation's place: it gets its book and tag (`uses`: 1 when it goes
+    /// Whether the instance made is of the pool's current generation (no reload came in between).
+    pub(super) fn is_current(&self, st: &State) -> bool {
+        self.generation == st.generation()
+    }
+
+    /// The new instance takes the reservation's place: it gets its book and tag (`uses`: 1 when it goes
     /// straight to a caller, 0 when it goes idle).
     pub(super) fn admit(
         mut self,
         st: &mut State,
-        vm: E::Vm,
+        instance: Instance<E>,
         uses: u64,
         expires_at: Stamp,
-    ) -> Slot<E::Vm> {
+    ) -> Slot<Instance<E>> {
         let reservation = self.take();
         Slot {
-            vm,
-            tag: st.admit(reservation, uses, expires_at),
+            tag: st.admit(reservation, self.generation, uses, expires_at),
+            vm: instance,
         }
     }
 
@@ -351,6 +389,15 @@ impl<'a, E: ScriptEngine> Creation<'a, E> {
     pub(super) fn refuse(mut self, st: &mut State, reason: DestroyReason) {
         let reservation = self.take();
         st.refuse(reservation, reason);
+    }
+}
+
+/// `engine.create()`, with a panic caught and reported as [`PoolError::CreatePanicked`].
+pub(super) fn create_with<E: ScriptEngine>(engine: &E) -> Result<E::Vm, PoolError<E::Error>> {
+    match catch_unwind(AssertUnwindSafe(|| engine.create())) {
+        Ok(Ok(vm)) => Ok(vm),
+        Ok(Err(e)) => Err(PoolError::Create(e)),
+        Err(panic) => Err(PoolError::CreatePanicked(panic_message(panic.as_ref()))),
     }
 }
 

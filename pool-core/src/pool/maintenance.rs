@@ -60,11 +60,12 @@ impl<E: ScriptEngine> Inner<E> {
                 }
             }
         }
-        // Idle too long: the longest idle of each shard first, never below the warm floor.
+        // Idle too long: the longest idle of each shard first, never below the warm floor (of the current
+        // generation: instances of older ones are in use and leave when they come back).
         let floor = self.floor(&st);
         let idle_timeout = self.config().idle_timeout;
         'shards: for shard in &mut shards {
-            while st.total() > floor {
+            while st.total() - st.stale() > floor {
                 let Some(tag) = shard.idle.get(0).map(|slot| slot.tag) else {
                     continue 'shards;
                 };
@@ -100,30 +101,39 @@ impl<E: ScriptEngine> Inner<E> {
             .map(|reservation| Creation::new(self, reservation))
             .collect();
         let mut made = 0;
+        let mut reloaded = false;
         while let Some(mut creation) = creations.pop() {
-            let vm = match creation.create() {
-                Ok(vm) => vm,
+            let instance = match creation.create() {
+                Ok(instance) => instance,
                 // The remaining creations are cancelled as they are dropped.
                 Err(error) => return (made, Some(error)),
             };
             made += 1;
             let expires_at = self.expiry();
             let mut st = self.state();
-            // Closed, or shrunk by `resize` while this instance was being made: it does not fit.
-            if !st.fits() {
+            // Closed, shrunk by `resize` or reloaded while this instance was being made: it does not fit.
+            if !st.fits() || !creation.is_current(&st) {
                 let reason = if st.is_closed() {
                     DestroyReason::Closed
+                } else if !creation.is_current(&st) {
+                    reloaded = true;
+                    DestroyReason::Reloaded
                 } else {
                     DestroyReason::Resized
                 };
                 creation.refuse(&mut st, reason);
                 drop(st);
-                drop(vm);
+                drop(instance);
                 continue;
             }
-            let slot = creation.admit(&mut st, vm, 0, expires_at);
+            let slot = creation.admit(&mut st, instance, 0, expires_at);
             self.shards.home().idle.push(slot);
             self.hand_on(st);
+        }
+        if reloaded {
+            // Some were made by the engine a reload replaced meanwhile: the floor is refilled with the new one.
+            let (more, error) = self.refill();
+            return (made + more, error);
         }
         (made, None)
     }

@@ -8,6 +8,7 @@
 //! - [`inner`]: the shared part of a pool and the operations every path uses (creating, admitting, waking);
 //! - [`acquire`]: the one acquire state machine and its two drivers, blocking and async;
 //! - [`release`]: an instance coming back from its guard;
+//! - [`reload`]: a new engine replacing the pool's, as a new generation;
 //! - [`maintenance`]: eviction, refilling the warm floor, leak reports and the thread that runs them;
 //! - this module: the public [`Pool`] and [`PoolBuilder`].
 
@@ -19,6 +20,7 @@ mod book;
 pub(crate) mod inner;
 mod maintenance;
 mod release;
+mod reload;
 mod shards;
 mod state;
 
@@ -28,7 +30,7 @@ pub use maintenance::MaintenanceReport;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, PoolConfig};
 use crate::engine::ScriptEngine;
-use crate::error::PoolError;
+use crate::error::{PoolError, ReloadError};
 use crate::guard::{PoolRef, PooledVm};
 use crate::metrics::Metrics;
 use crate::sync::Arc;
@@ -231,9 +233,38 @@ where
         &self.owner.inner
     }
 
-    /// The engine (factory) this pool creates instances with.
-    pub fn engine(&self) -> &E {
-        self.inner().engine()
+    /// The engine (factory) this pool creates instances with: the one it was built with, or the last one
+    /// [`reload`](Pool::reload) installed.
+    pub fn engine(&self) -> std::sync::Arc<E> {
+        self.inner().current().0
+    }
+
+    /// Replaces the pool's engine with `engine` (a new prelude, new limits, new host functions) as a new
+    /// generation, without stopping the pool; returns the new generation number.
+    ///
+    /// `engine` first creates one instance: when it cannot, the reload is refused and nothing changes. From the
+    /// moment this returns, every acquire gets an instance of the new generation (an acquire already creating an
+    /// instance when it was called may still get the old engine's, which is then destroyed on return). Idle
+    /// instances of older generations are destroyed at once and those in use when they come back (destroy reason
+    /// `reloaded`); they still count toward `max_size` until then. The test instance is the first idle instance
+    /// of the new generation, and the maintenance thread refills the rest of the warm floor in the background.
+    ///
+    /// ```
+    /// # use pool_core::{Pool, testing::FakeEngine};
+    /// let pool = Pool::builder(FakeEngine::new()).max_size(2).build()?;
+    /// let old = pool.acquire()?;
+    /// assert_eq!(pool.reload(FakeEngine::new())?, 2);
+    /// assert_eq!(pool_core::PooledVm::generation(&pool.acquire()?), 2);
+    /// drop(old); // destroyed on return: its generation was replaced
+    /// assert_eq!(pool.metrics().destroyed.get(pool_core::DestroyReason::Reloaded), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ReloadError::Create`] (or `CreatePanicked`) naming why the new engine could not create an instance;
+    /// [`ReloadError::Closed`] once the pool is closed.
+    pub fn reload(&self, engine: E) -> Result<u64, ReloadError<E::Error>> {
+        self.inner().reload(engine)
     }
 
     /// The configuration the pool was built with (`max_size` may since have been changed by

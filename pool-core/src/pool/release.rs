@@ -1,7 +1,7 @@
 //! Release: an instance comes back from its guard (checked and reset by then) and goes to the calling thread's
 //! shard, to a waiter, or is destroyed when it must be retired or no longer fits.
 
-use super::inner::{Inner, Slot, Tag};
+use super::inner::{Inner, Instance, Slot, Tag};
 use super::state::State;
 use crate::engine::ScriptEngine;
 use crate::metrics::DestroyReason;
@@ -10,7 +10,7 @@ use crate::sync::MutexGuard;
 impl<E: ScriptEngine> Inner<E> {
     /// Takes back an instance from a guard; `reason` says why it must be destroyed, if it must.
     #[inline(always)]
-    pub(crate) fn release(&self, vm: E::Vm, tag: Tag, reason: Option<DestroyReason>) {
+    pub(crate) fn release(&self, vm: Instance<E>, tag: Tag, reason: Option<DestroyReason>) {
         // The common case, decided before any lock: nothing to retire, no book to settle. The instance goes to
         // the calling thread's shard unless the shard asks for the main lock's attention.
         if reason.is_none() && tag.uses < self.max_uses && !self.books_on_release {
@@ -30,7 +30,7 @@ impl<E: ScriptEngine> Inner<E> {
     /// book must be settled (leak detection, `max_lifetime`).
     #[cold]
     #[inline(never)]
-    fn release_with_checks(&self, vm: E::Vm, tag: Tag, mut reason: Option<DestroyReason>) {
+    fn release_with_checks(&self, vm: Instance<E>, tag: Tag, mut reason: Option<DestroyReason>) {
         if tag.uses >= self.max_uses {
             reason.get_or_insert(DestroyReason::MaxUses);
         }
@@ -58,16 +58,17 @@ impl<E: ScriptEngine> Inner<E> {
     }
 
     /// Returns an instance to the calling thread's shard and wakes a waiter, or destroys it when `reason` says so,
-    /// the pool is closed or it was shrunk below what it holds (the main lock is released here).
+    /// the pool is closed, it was shrunk below what it holds, or the instance is of a generation a reload replaced
+    /// (the main lock is released here).
     fn put_back(
         &self,
         st: MutexGuard<'_, State>,
-        vm: E::Vm,
+        vm: Instance<E>,
         tag: Tag,
         reason: Option<DestroyReason>,
     ) {
         // `total()` still counts this instance.
-        if reason.is_none() && st.fits() {
+        if reason.is_none() && st.fits() && st.is_current(tag) {
             self.shards.home().idle.push(Slot { vm, tag });
             self.hand_on(st);
             return;
@@ -81,12 +82,14 @@ impl<E: ScriptEngine> Inner<E> {
     fn destroy_returned(
         &self,
         mut st: MutexGuard<'_, State>,
-        vm: E::Vm,
+        vm: Instance<E>,
         tag: Tag,
         reason: Option<DestroyReason>,
     ) {
         let reason = reason.unwrap_or(if st.is_closed() {
             DestroyReason::Closed
+        } else if !st.is_current(tag) {
+            DestroyReason::Reloaded
         } else {
             DestroyReason::Resized
         });

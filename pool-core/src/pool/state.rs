@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::task::Waker;
 
 use super::book::{Book, Lease, Stamp, Tag};
-use crate::metrics::{DestroyReason, Destroyed, Metrics};
+use crate::metrics::{DestroyReason, Destroyed, GenerationCount, Metrics};
 
 /// Capacity reserved for one instance being created. Counted as "creating" from [`State::reserve`] until it is
 /// consumed, exactly once: by [`State::admit`] (the new instance takes its place), [`State::refuse`] (made, but
@@ -44,6 +44,11 @@ pub(crate) struct State {
     total_uses: u64,
     create_errors: u64,
     leaks_suspected: u64,
+    /// The current generation: 1, plus one per reload. Instances of older generations are never idle: they are
+    /// destroyed when they come back.
+    generation: u64,
+    /// Live instances per generation, oldest first, without empty entries.
+    alive: Vec<GenerationCount>,
 }
 
 impl State {
@@ -64,6 +69,8 @@ impl State {
             total_uses: 0,
             create_errors: 0,
             leaks_suspected: 0,
+            generation: 1,
+            alive: Vec::new(),
         }
     }
 
@@ -90,6 +97,59 @@ impl State {
         !self.closed && self.total() <= self.max_size
     }
 
+    /// The current generation.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Starts a new generation (a reload): instances of the older ones still alive are stale from now on.
+    /// Returns the new generation.
+    pub(crate) fn reload(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
+    }
+
+    /// Live instances of generations older than the current one (all of them in use, or on their way back).
+    pub(crate) fn stale(&self) -> usize {
+        let current = self
+            .alive
+            .last()
+            .filter(|g| g.generation == self.generation)
+            .map_or(0, |g| g.live);
+        self.live - current
+    }
+
+    /// Whether `tag`'s instance is of the current generation.
+    pub(crate) fn is_current(&self, tag: Tag) -> bool {
+        self.books[tag.book()].generation == self.generation
+    }
+
+    fn count_alive(&mut self, generation: u64, up: bool) {
+        let at = self.alive.partition_point(|g| g.generation < generation);
+        match self.alive.get_mut(at) {
+            Some(g) if g.generation == generation => {
+                if up {
+                    g.live += 1;
+                } else {
+                    g.live -= 1;
+                    if g.live == 0 {
+                        self.alive.remove(at);
+                    }
+                }
+            }
+            _ => {
+                debug_assert!(up, "an instance of a generation with none alive");
+                self.alive.insert(
+                    at,
+                    GenerationCount {
+                        generation,
+                        live: 1,
+                    },
+                );
+            }
+        }
+    }
+
     /// Closes the pool; returns the waiters, all of which must be woken (they will find it closed).
     pub(crate) fn close(&mut self) -> VecDeque<(u64, Waker)> {
         self.closed = true;
@@ -103,9 +163,14 @@ impl State {
         (self.total() < self.max_size).then(|| self.reserve_unchecked())
     }
 
-    /// Reserves capacity for as many new instances as bring the total up to `target` (at most `max_size`).
+    /// Reserves capacity for as many new instances as bring the instances of the current generation (with
+    /// those being created) up to `target`, within `max_size` (stale instances still count toward it).
     pub(crate) fn reserve_up_to(&mut self, target: usize) -> Vec<Reservation> {
-        let need = target.min(self.max_size).saturating_sub(self.total());
+        let room = self.max_size.saturating_sub(self.total());
+        let need = target
+            .min(self.max_size)
+            .saturating_sub(self.total() - self.stale())
+            .min(room);
         (0..need).map(|_| self.reserve_unchecked()).collect()
     }
 
@@ -114,16 +179,23 @@ impl State {
         Reservation { _priv: () }
     }
 
-    /// The new instance of `reservation` is live from now on, handed out `uses` times already (1 when it goes
-    /// straight to a caller, 0 when it goes idle); returns its tag.
-    pub(crate) fn admit(&mut self, reservation: Reservation, uses: u64, expires_at: Stamp) -> Tag {
+    /// The new instance of `reservation`, made by the engine of `generation`, is live from now on, handed out
+    /// `uses` times already (1 when it goes straight to a caller, 0 when it goes idle); returns its tag.
+    pub(crate) fn admit(
+        &mut self,
+        reservation: Reservation,
+        generation: u64,
+        uses: u64,
+        expires_at: Stamp,
+    ) -> Tag {
         let Reservation { _priv: () } = reservation;
         self.creating -= 1;
         self.created += 1;
         self.total_uses += uses;
         self.live += 1;
+        self.count_alive(generation, true);
         self.next_id += 1;
-        let book = Book::new(self.next_id, expires_at);
+        let book = Book::new(self.next_id, generation, expires_at);
         let index = match self.free_books.pop() {
             Some(i) => {
                 self.books[i as usize] = book;
@@ -141,11 +213,18 @@ impl State {
         Tag::new(uses, index)
     }
 
-    /// The new instance of `reservation` was made but is not wanted (the pool was closed or shrunk meanwhile):
-    /// it counts as created and destroyed for `reason`.
+    /// The new instance of `reservation` was made but is not wanted (the pool was closed, shrunk or reloaded
+    /// meanwhile): it counts as created and destroyed for `reason`.
     pub(crate) fn refuse(&mut self, reservation: Reservation, reason: DestroyReason) {
         let Reservation { _priv: () } = reservation;
         self.creating -= 1;
+        self.created += 1;
+        self.destroyed.add(reason, 1);
+    }
+
+    /// An instance made outside any reservation (a reload's test instance) is not kept: it counts as created
+    /// and destroyed for `reason`.
+    pub(crate) fn discard_unadmitted(&mut self, reason: DestroyReason) {
         self.created += 1;
         self.destroyed.add(reason, 1);
     }
@@ -173,6 +252,7 @@ impl State {
     pub(crate) fn destroy(&mut self, tag: Tag, reason: DestroyReason) {
         self.destroyed.add(reason, 1);
         self.live -= 1;
+        self.count_alive(self.books[tag.book()].generation, false);
         self.books[tag.book()].lease = None;
         self.free_books
             .push(u32::try_from(tag.book()).expect("book indexes fit in u32"));
@@ -233,10 +313,14 @@ impl State {
         }
     }
 
-    /// Whether acquires and releases must go through the main lock (callers are waiting, the pool is closed, or
-    /// it holds more than `max_size`) changed: the new value, to be set in every shard.
+    /// Whether acquires and releases must go through the main lock (callers are waiting, the pool is closed, it
+    /// holds more than `max_size`, or instances of an older generation are out) changed: the new value, to be set
+    /// in every shard.
     pub(crate) fn attention_change(&mut self) -> Option<bool> {
-        let needed = self.closed || !self.waiters.is_empty() || self.total() > self.max_size;
+        let needed = self.closed
+            || !self.waiters.is_empty()
+            || self.total() > self.max_size
+            || self.stale() > 0;
         (self.attention != needed).then(|| {
             self.attention = needed;
             needed
@@ -269,6 +353,8 @@ impl State {
             waiting: self.waiters.len(),
             leaks_suspected: self.leaks_suspected,
             closed: self.closed,
+            generation: self.generation,
+            generations: self.alive.clone(),
         }
     }
 }
@@ -298,7 +384,7 @@ mod tests {
     /// Reserves capacity and admits a new instance into it.
     fn new_instance(st: &mut State, uses: u64) -> Tag {
         let reservation = st.reserve().expect("room for a new instance");
-        st.admit(reservation, uses, Stamp::NONE)
+        st.admit(reservation, 1, uses, Stamp::NONE)
     }
 
     fn snapshot(st: &State) -> Metrics {
@@ -313,7 +399,7 @@ mod tests {
         let c = st.reserve().unwrap();
         assert!(st.reserve().is_none(), "full while three are being created");
         assert_eq!((st.total(), snapshot(&st).creating), (3, 3));
-        let tag = st.admit(a, 1, Stamp::NONE);
+        let tag = st.admit(a, 1, 1, Stamp::NONE);
         st.refuse(b, DestroyReason::Resized);
         st.fail(c);
         let m = snapshot(&st);
@@ -407,6 +493,47 @@ mod tests {
         st.destroy(tag, DestroyReason::Discarded);
         let (_, _) = st.register(None, &waker_1);
         assert!(st.next_waiter(|| false).is_some(), "room to create");
+    }
+
+    #[test]
+    fn generations_count_their_live_instances_and_the_older_ones_are_stale() {
+        let mut st = State::new(3);
+        let a = new_instance(&mut st, 1);
+        let b = new_instance(&mut st, 1);
+        assert_eq!((st.generation(), st.stale()), (1, 0));
+        assert_eq!(st.reload(), 2);
+        assert_eq!(st.stale(), 2);
+        assert!(!st.is_current(a));
+        assert_eq!(st.attention_change(), Some(true), "stale instances are out");
+        let r = st.reserve().unwrap();
+        let c = st.admit(r, 2, 1, Stamp::NONE);
+        assert!(st.is_current(c));
+        let live: Vec<(u64, usize)> = snapshot(&st)
+            .generations
+            .iter()
+            .map(|g| (g.generation, g.live))
+            .collect();
+        assert_eq!(live, [(1, 2), (2, 1)]);
+        assert!(
+            st.reserve_up_to(3).is_empty(),
+            "stale instances still count toward max_size"
+        );
+        st.destroy(a, DestroyReason::Reloaded);
+        st.destroy(b, DestroyReason::Reloaded);
+        assert_eq!(st.stale(), 0);
+        assert_eq!(st.attention_change(), Some(false));
+        assert_eq!(snapshot(&st).generations.len(), 1, "no empty entries");
+        assert_eq!(
+            st.reserve_up_to(2).len(),
+            1,
+            "the floor counts the current generation"
+        );
+        st.discard_unadmitted(DestroyReason::Reloaded);
+        let m = snapshot(&st);
+        assert_eq!(
+            (m.created, m.destroyed.get(DestroyReason::Reloaded)),
+            (4, 3)
+        );
     }
 
     #[test]
