@@ -193,9 +193,15 @@ pub enum ReloadError<E> {
         "VM pool reload refused, the current version keeps serving: the new engine could not create a VM: {0}"
     )]
     Create(#[source] E),
-    /// The new engine panicked while creating an instance.
+    /// The new engine's test instance failed the check given to
+    /// [`Pool::reload_with`](crate::Pool::reload_with), or its reset after the check.
     #[error(
-        "VM pool reload refused, the current version keeps serving: the new engine panicked creating a VM: {0}"
+        "VM pool reload refused, the current version keeps serving: the new version failed its check: {0}"
+    )]
+    Rejected(#[source] E),
+    /// The new engine panicked while creating or checking an instance.
+    #[error(
+        "VM pool reload refused, the current version keeps serving: the new engine panicked: {0}"
     )]
     CreatePanicked(String),
     /// The pool is closed.
@@ -207,7 +213,7 @@ impl<E: EngineError> ReloadError<E> {
     /// The coarse kind: the engine's kind for a creation failure, `internal` for a panic, `closed`.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ReloadError::Create(e) => e.kind(),
+            ReloadError::Create(e) | ReloadError::Rejected(e) => e.kind(),
             ReloadError::CreatePanicked(_) => ErrorKind::Internal,
             ReloadError::Closed => ErrorKind::Closed,
         }

@@ -105,6 +105,23 @@ fn a_reload_that_cannot_create_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn a_checked_test_instance_is_reset_and_kept() {
+    let pool = pool(2, 0);
+    pool.reload_with(pool.engine().with_version(1), |engine, vm| {
+        pool_core::ScriptEngine::eval(engine, vm, "set 9").map(drop)
+    })
+    .unwrap();
+    assert_eq!(
+        pool.metrics().available,
+        1,
+        "the test instance is the first idle one"
+    );
+    let mut vm = pool.acquire().unwrap();
+    assert_eq!(vm.eval("get").unwrap(), json!(0), "reset after the check");
+    assert_eq!(version(&mut vm), 1);
+}
+
+#[test]
 fn a_closed_pool_refuses_a_reload() {
     let pool = pool(2, 1);
     pool.close();

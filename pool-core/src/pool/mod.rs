@@ -264,7 +264,32 @@ where
     /// [`ReloadError::Create`] (or `CreatePanicked`) naming why the new engine could not create an instance;
     /// [`ReloadError::Closed`] once the pool is closed.
     pub fn reload(&self, engine: E) -> Result<u64, ReloadError<E::Error>> {
-        self.inner().reload(engine)
+        self.inner().reload(engine, |_, _| Ok(()))
+    }
+
+    /// As [`reload`](Pool::reload), with a check of the new engine's test instance before it replaces the
+    /// current one: a service that calls a script's entry point can refuse a version that does not define it.
+    /// The instance is reset after the check.
+    ///
+    /// ```
+    /// # use pool_core::{Pool, ReloadError, testing::FakeEngine};
+    /// let pool = Pool::builder(FakeEngine::new()).max_size(1).build()?;
+    /// let refused = pool.reload_with(FakeEngine::new(), |engine, vm| {
+    ///     pool_core::ScriptEngine::eval(engine, vm, "no-such-command").map(drop)
+    /// });
+    /// assert!(matches!(refused, Err(ReloadError::Rejected(_))));
+    /// assert_eq!(pool.metrics().generation, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`reload`](Pool::reload), and [`ReloadError::Rejected`] with the check's (or the reset's) error.
+    pub fn reload_with(
+        &self,
+        engine: E,
+        check: impl FnOnce(&E, &mut E::Vm) -> Result<(), E::Error>,
+    ) -> Result<u64, ReloadError<E::Error>> {
+        self.inner().reload(engine, check)
     }
 
     /// The configuration the pool was built with (`max_size` may since have been changed by

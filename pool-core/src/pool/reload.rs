@@ -1,26 +1,34 @@
 //! Reload: a new engine (a new prelude, new limits, new host functions) replaces the pool's, as a new generation.
 //!
-//! The new engine first makes one instance; if it cannot, nothing changes. Otherwise, under the main lock, the
+//! The new engine first makes one instance, which the caller may check (and which is then reset); if it cannot,
+//! or the check fails, nothing changes. Otherwise, under the main lock, the
 //! generation is bumped, the idle instances of older generations are destroyed and the test instance becomes the
 //! first idle instance of the new one. Instances of older generations still in use set every shard's `attention`
 //! (see [`State::stale`](super::state::State::stale)), so they come back through the main lock, which destroys them
 //! (`reloaded`); the warm floor is refilled by the maintenance thread, outside the locks.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use super::book::Slot;
 use super::inner::{Current, Inner, Instance, create_with};
 use crate::engine::ScriptEngine;
-use crate::error::{PoolError, ReloadError};
+use crate::error::{PoolError, ReloadError, panic_message};
 use crate::metrics::DestroyReason;
 use crate::sync::lock;
 
 impl<E: ScriptEngine> Inner<E> {
-    /// Replaces the engine with `engine`; returns the new generation.
-    pub(super) fn reload(&self, engine: E) -> Result<u64, ReloadError<E::Error>> {
+    /// Replaces the engine with `engine` once its test instance passed `check` (and a reset); returns the new
+    /// generation.
+    pub(super) fn reload(
+        &self,
+        engine: E,
+        check: impl FnOnce(&E, &mut E::Vm) -> Result<(), E::Error>,
+    ) -> Result<u64, ReloadError<E::Error>> {
         if self.is_closed() {
             return Err(ReloadError::Closed);
         }
         let engine = std::sync::Arc::new(engine);
-        let test = match create_with(&*engine) {
+        let mut test = match create_with(&*engine) {
             Ok(vm) => Instance {
                 vm,
                 engine: engine.clone(),
@@ -31,6 +39,14 @@ impl<E: ScriptEngine> Inner<E> {
             }
             Err(_) => unreachable!("create_with fails only with Create or CreatePanicked"),
         };
+        let checked = catch_unwind(AssertUnwindSafe(|| {
+            check(&engine, &mut test.vm).and_then(|()| engine.reset(&mut test.vm))
+        }));
+        match checked {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(ReloadError::Rejected(error)),
+            Err(panic) => return Err(ReloadError::CreatePanicked(panic_message(panic.as_ref()))),
+        }
         let expires_at = self.expiry();
         let mut st = self.state();
         if st.is_closed() {
