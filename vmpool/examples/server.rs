@@ -73,6 +73,24 @@
 //!
 //! Nothing a script does yields 500: 500 is kept for faults of the engine, the server or its database.
 //!
+//! # New versions without a restart
+//! The server watches its scripts folder ([`watch`], with the `notify` crate) and, once the folder has been quiet
+//! for 100 ms, brings its handlers in line with it ([`App::sync_scripts`]):
+//! - a changed file reloads its handler's pool ([`Pool::reload_with`]): from then on every request runs the new
+//!   version, requests in flight finish on the old one, and the old instances are destroyed as they come back;
+//! - a new file adds a handler; a deleted file removes it (new requests get 404, those in flight finish);
+//! - a file that fails to load (it does not compile, its prelude throws or runs past `limits.timeout`, or it
+//!   defines no `handle`) is logged at `error` with the file and the reason, and the handler keeps serving its
+//!   previous version.
+//!
+//! Deploy by writing the new file under another name in the folder (say `hello.js.new`) and renaming it over the
+//! old one: a rename is atomic, so no sync reads a half-written file. `POST /admin/reload` runs the same sync
+//! at once and answers what it did (`{"reloaded": [...], "added": [...], "removed": [...], "failed": [...]}`);
+//! it answers loopback clients only (403 otherwise; do not route it through a reverse proxy on the same host).
+//! Every reload is logged (`handler NAME reloaded from FILE (generation N)`) and counted in
+//! `vmpool_reloads_total{outcome="ok"|"failed"}`; `vmpool_generation` and `vmpool_stale` (old instances still
+//! in use) are per handler.
+//!
 //! # Operations
 //! - `GET /metrics`: the counters of every pool in the Prometheus text format (OpenMetrics), read from
 //!   [`Pool::metrics`] at scrape time, labelled `engine` and `handler` (`reason` for destroyed instances), plus
@@ -100,18 +118,20 @@ static ALLOC: vmpool::boa::CountingAllocator = vmpool::boa::CountingAllocator::s
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -127,6 +147,10 @@ use vmpool::{
 
 #[path = "server/kv.rs"]
 pub mod kv;
+#[path = "server/watch.rs"]
+pub mod watch;
+
+pub use watch::watch;
 
 use kv::{KvLimits, KvStore};
 
@@ -199,20 +223,33 @@ pub trait ServerEngine: ScriptEngine<Vm: Send> + Sized {
     const NAME: &'static str;
     /// The extension of its handler scripts, without the dot.
     const EXTENSION: &'static str;
+    /// An expression that is `true` when the script defines its entry point, a global function `handle`: a
+    /// reloaded file that does not is refused.
+    const HAS_HANDLE: &'static str;
 
     /// Builds the engine (compiles the prelude).
     ///
     /// # Errors
     /// A syntax error in the prelude, or limits the engine rejects.
     fn build(config: EngineConfig) -> Result<Self, ScriptError>;
+
+    /// The error of a script that defines no global function `handle`.
+    fn missing_handle() -> Self::Error;
 }
+
+/// The message of [`ServerEngine::missing_handle`].
+const MISSING_HANDLE: &str = "the script defines no global function `handle`";
 
 #[cfg(feature = "quickjs")]
 impl ServerEngine for vmpool::quickjs::QuickJsEngine {
     const NAME: &'static str = "quickjs";
     const EXTENSION: &'static str = "js";
+    const HAS_HANDLE: &'static str = "typeof handle === 'function'";
     fn build(config: EngineConfig) -> Result<Self, ScriptError> {
         Self::new(config)
+    }
+    fn missing_handle() -> ScriptError {
+        ScriptError::new(ErrorKind::Exception, MISSING_HANDLE)
     }
 }
 
@@ -220,8 +257,12 @@ impl ServerEngine for vmpool::quickjs::QuickJsEngine {
 impl ServerEngine for vmpool::lua::LuaEngine {
     const NAME: &'static str = "lua";
     const EXTENSION: &'static str = "lua";
+    const HAS_HANDLE: &'static str = "return type(handle) == 'function'";
     fn build(config: EngineConfig) -> Result<Self, ScriptError> {
         Self::new(config)
+    }
+    fn missing_handle() -> ScriptError {
+        ScriptError::new(ErrorKind::Exception, MISSING_HANDLE)
     }
 }
 
@@ -232,24 +273,47 @@ impl ServerEngine for vmpool::lua::LuaEngine {
 impl ServerEngine for vmpool::Carrier<vmpool::boa::BoaEngine> {
     const NAME: &'static str = "boa";
     const EXTENSION: &'static str = "js";
+    const HAS_HANDLE: &'static str = "typeof handle === 'function'";
     fn build(config: EngineConfig) -> Result<Self, ScriptError> {
         let timeout = config.limits.timeout;
         Ok(vmpool::Carrier::new(vmpool::boa::BoaEngine::new(config)?)
             .timeout(timeout)
             .stack_size(vmpool::boa::ENGINE_STACK_BYTES + (1 << 20)))
     }
+    fn missing_handle() -> vmpool::CarrierError<ScriptError> {
+        vmpool::CarrierError::Engine(ScriptError::new(ErrorKind::Exception, MISSING_HANDLE))
+    }
 }
 
 /// Labels of the responses counter: engine, handler, status code.
 type ResponseLabels = [(&'static str, String); 3];
 
+/// Labels of the reloads counter: engine, handler, outcome (`ok` or `failed`).
+type ReloadLabels = [(&'static str, String); 3];
+
+/// A handler: its pool, and the source its current generation was built from.
+struct Handler<E: ServerEngine> {
+    pool: Pool<E>,
+    source: String,
+}
+
+/// The handlers by name, shared with the metrics collector.
+type Handlers<E> = Arc<RwLock<BTreeMap<String, Handler<E>>>>;
+
 /// The service: one pool per handler script, and the metrics registry.
 pub struct App<E: ServerEngine> {
-    pools: BTreeMap<String, Pool<E>>,
+    handlers: Handlers<E>,
+    scripts: PathBuf,
     config: PoolConfig,
+    /// `config` without the pools' own metrics logging ([`serve`] logs per handler).
+    pool_config: PoolConfig,
+    host: HostApi,
     kv: Arc<KvStore>,
     registry: Registry,
     responses: Family<ResponseLabels, Counter>,
+    reloads: Family<ReloadLabels, Counter>,
+    /// One [`sync_scripts`](App::sync_scripts) at a time.
+    syncing: Mutex<()>,
     /// Made-up request ids are `{id_prefix}-{n}`: the prefix (the start time) keeps them apart across restarts.
     id_prefix: String,
     next_id: AtomicU64,
@@ -259,9 +323,66 @@ impl<E: ServerEngine> std::fmt::Debug for App<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("engine", &E::NAME)
-            .field("handlers", &self.pools.keys().collect::<Vec<_>>())
+            .field("handlers", &self.handlers())
             .finish_non_exhaustive()
     }
+}
+
+/// What one [`App::sync_scripts`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Handlers whose changed file was reloaded.
+    pub reloaded: Vec<String>,
+    /// Handlers of new files.
+    pub added: Vec<String>,
+    /// Handlers whose file is gone.
+    pub removed: Vec<String>,
+    /// Files that could not be loaded, with the error; a handler that was serving keeps its previous version.
+    pub failed: Vec<(String, String)>,
+}
+
+impl SyncReport {
+    /// The report as JSON: `{ reloaded, added, removed, failed: [{ file, error }] }`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "reloaded": self.reloaded,
+            "added": self.added,
+            "removed": self.removed,
+            "failed": self.failed.iter().map(|(file, error)| json!({ "file": file, "error": error })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The handler scripts (`*.EXTENSION`) of `scripts`, sorted.
+fn script_files(scripts: &Path, extension: &str) -> Result<Vec<PathBuf>, String> {
+    let unreadable =
+        |e: std::io::Error| format!("cannot read the scripts folder {}: {e}", scripts.display());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(scripts).map_err(unreadable)? {
+        let path = entry.map_err(unreadable)?.path();
+        if path.is_file() && path.extension().is_some_and(|x| x == extension) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The handler name of script `path`: its file stem, which must be a URL segment (`[A-Za-z0-9_-]+`).
+fn handler_name(path: &Path, extension: &str) -> Result<String, String> {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            format!(
+                "{}: a handler's file name must be [A-Za-z0-9_-]+.{extension}",
+                path.display()
+            )
+        })
 }
 
 impl<E: ServerEngine> App<E> {
@@ -270,25 +391,15 @@ impl<E: ServerEngine> App<E> {
     /// instance gets `console`, `vmpool.context()` and the `kv` namespace on `kv`.
     ///
     /// The pools do not log the metrics line themselves: [`serve`] logs it per handler when `enable_metrics` is
-    /// set.
+    /// set. [`sync_scripts`](App::sync_scripts) (run by [`watch`] and `POST /admin/reload`) picks up later
+    /// changes of the folder.
     ///
     /// # Errors
     /// An unreadable folder or script, a script name that is not a URL segment (`[A-Za-z0-9_-]+`), a folder
     /// without any script, a script that does not compile, or a pool that cannot preload its instances; the
     /// message names the file.
     pub fn load(config: PoolConfig, scripts: &Path, kv: Arc<KvStore>) -> Result<Self, BoxError> {
-        let entries = std::fs::read_dir(scripts)
-            .map_err(|e| format!("cannot read the scripts folder {}: {e}", scripts.display()))?;
-        let mut files = Vec::new();
-        for entry in entries {
-            let path = entry
-                .map_err(|e| format!("cannot read the scripts folder {}: {e}", scripts.display()))?
-                .path();
-            if path.is_file() && path.extension().is_some_and(|x| x == E::EXTENSION) {
-                files.push(path);
-            }
-        }
-        files.sort();
+        let files = script_files(scripts, E::EXTENSION)?;
         if files.is_empty() {
             return Err(format!(
                 "no *.{} handler scripts in {} (the {} engine reads *.{} files)",
@@ -302,39 +413,7 @@ impl<E: ServerEngine> App<E> {
         let mut pool_config = config.clone();
         pool_config.enable_metrics = false;
         let host = kv.install(HostApi::new());
-        let mut pools = BTreeMap::new();
-        for path in files {
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .filter(|s| {
-                    s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                })
-                .ok_or_else(|| {
-                    format!(
-                        "{}: a handler's file name must be [A-Za-z0-9_-]+.{}",
-                        path.display(),
-                        E::EXTENSION
-                    )
-                })?
-                .to_owned();
-            let source = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let file_name = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let engine = E::build(
-                EngineConfig::from_pool_config(&config, source)
-                    .prelude_name(file_name)
-                    .host(host.clone()),
-            )
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-            let pool = Pool::new(engine, pool_config.clone())
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            pools.insert(name, pool);
-        }
+        let handlers: Handlers<E> = Arc::default();
         let mut registry = Registry::default();
         let responses = Family::<ResponseLabels, Counter>::default();
         registry.register(
@@ -342,22 +421,175 @@ impl<E: ServerEngine> App<E> {
             "HTTP responses of the script service, by handler and status code",
             responses.clone(),
         );
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "vmpool_reloads",
+            "Reloads of a handler whose file changed, by outcome (failed: the previous version keeps serving)",
+            reloads.clone(),
+        );
         registry.register_collector(Box::new(PoolCollector {
             engine: E::NAME,
-            pools: pools.iter().map(|(n, p)| (n.clone(), p.clone())).collect(),
+            handlers: handlers.clone(),
         }));
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        Ok(Self {
-            pools,
+        let app = Self {
+            handlers,
+            scripts: scripts.to_owned(),
             config,
+            pool_config,
+            host,
             kv,
             registry,
             responses,
+            reloads,
+            syncing: Mutex::new(()),
             id_prefix: format!("{:x}", started.as_millis()),
             next_id: AtomicU64::new(1),
-        })
+        };
+        for path in files {
+            let name = handler_name(&path, E::EXTENSION)?;
+            let source = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let pool = Pool::new(app.engine_for(&path, &source)?, app.pool_config.clone())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            app.write_handlers().insert(name, Handler { pool, source });
+        }
+        Ok(app)
+    }
+
+    /// The engine for script `path` with `source` as its prelude.
+    fn engine_for(&self, path: &Path, source: &str) -> Result<E, String> {
+        let file_name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        E::build(
+            EngineConfig::from_pool_config(&self.config, source)
+                .prelude_name(file_name)
+                .host(self.host.clone()),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn read_handlers(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Handler<E>>> {
+        self.handlers.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_handlers(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Handler<E>>> {
+        self.handlers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Brings the handlers in line with the scripts folder: a changed file reloads its handler's pool (a new
+    /// generation; requests in flight finish on the old one), a new file adds a handler, a deleted file removes
+    /// its handler (new requests get 404; those in flight finish, and its pool closes after the last). A file
+    /// that fails to load (it does not compile, its prelude throws or runs too long, it defines no `handle`) is
+    /// logged with its error and the handler keeps its previous version. Blocking (it builds engines and
+    /// creates instances): call it off the async workers.
+    pub fn sync_scripts(&self) -> SyncReport {
+        let _one_at_a_time = self.syncing.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut report = SyncReport::default();
+        let files = match script_files(&self.scripts, E::EXTENSION) {
+            Ok(files) => files,
+            Err(error) => {
+                log::error!(target: "vmpool::server", "{error}; the handlers stay as they are");
+                report
+                    .failed
+                    .push((self.scripts.display().to_string(), error));
+                return report;
+            }
+        };
+        let mut present = std::collections::BTreeSet::new();
+        for path in files {
+            let name = match handler_name(&path, E::EXTENSION) {
+                Ok(name) => name,
+                Err(error) => {
+                    log::error!(target: "vmpool::server", "{error}; ignored");
+                    report.failed.push((path.display().to_string(), error));
+                    continue;
+                }
+            };
+            present.insert(name.clone());
+            if let Err(error) = self.sync_file(&name, &path, &mut report) {
+                let serving = self.read_handlers().contains_key(&name);
+                log::error!(
+                    target: "vmpool::server",
+                    "{error}{}",
+                    if serving { "; the previous version keeps serving" } else { "; not added" }
+                );
+                report.failed.push((path.display().to_string(), error));
+                self.count_reload(&name, "failed");
+            }
+        }
+        let gone: Vec<String> = self
+            .read_handlers()
+            .keys()
+            .filter(|name| !present.contains(*name))
+            .cloned()
+            .collect();
+        for name in gone {
+            // Requests in flight hold the pool; it closes when the last of them is done.
+            self.write_handlers().remove(&name);
+            log::info!(target: "vmpool::server", "handler {name} removed: its file is gone");
+            report.removed.push(name);
+        }
+        report
+    }
+
+    /// Reloads or adds the handler `name` of script `path` if its source changed.
+    fn sync_file(&self, name: &str, path: &Path, report: &mut SyncReport) -> Result<(), String> {
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let current = self
+            .read_handlers()
+            .get(name)
+            .map(|h| (h.pool.clone(), h.source == source));
+        match current {
+            Some((_, true)) => Ok(()),
+            Some((pool, false)) => {
+                let engine = self.engine_for(path, &source)?;
+                let generation = pool
+                    .reload_with(engine, |engine, vm| has_handle(engine, vm))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                if let Some(handler) = self.write_handlers().get_mut(name) {
+                    handler.source = source;
+                }
+                log::info!(target: "vmpool::server", "handler {name} reloaded from {} (generation {generation})", path.display());
+                self.count_reload(name, "ok");
+                report.reloaded.push(name.to_owned());
+                Ok(())
+            }
+            None => {
+                let engine = self.engine_for(path, &source)?;
+                let pool = Pool::new(engine, self.pool_config.clone())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                {
+                    let mut probe = pool
+                        .try_acquire()
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    has_handle(&*pool.engine(), &mut probe)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                }
+                self.write_handlers()
+                    .insert(name.to_owned(), Handler { pool, source });
+                log::info!(target: "vmpool::server", "handler {name} added from {}", path.display());
+                report.added.push(name.to_owned());
+                Ok(())
+            }
+        }
+    }
+
+    fn count_reload(&self, handler: &str, outcome: &str) {
+        self.reloads
+            .get_or_create(&[
+                ("engine", E::NAME.to_owned()),
+                ("handler", handler.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
     }
 
     /// The store behind the scripts' `kv` namespace.
@@ -387,14 +619,20 @@ impl<E: ServerEngine> App<E> {
         }
     }
 
-    /// The pool of handler `name`.
-    pub fn pool(&self, name: &str) -> Option<&Pool<E>> {
-        self.pools.get(name)
+    /// The pool of handler `name` (a handle: a request keeps its handler's pool while it runs, even if the
+    /// handler is removed meanwhile).
+    pub fn pool(&self, name: &str) -> Option<Pool<E>> {
+        self.read_handlers().get(name).map(|h| h.pool.clone())
     }
 
     /// The handlers' names, sorted.
-    pub fn handlers(&self) -> impl Iterator<Item = &str> {
-        self.pools.keys().map(String::as_str)
+    pub fn handlers(&self) -> Vec<String> {
+        self.read_handlers().keys().cloned().collect()
+    }
+
+    /// The scripts folder.
+    pub fn scripts(&self) -> &Path {
+        &self.scripts
     }
 
     /// The configuration every pool was built with.
@@ -404,15 +642,19 @@ impl<E: ServerEngine> App<E> {
 
     /// Closes every pool: waiting requests get 503, instances still out are dropped when they come back.
     pub fn close(&self) {
-        for pool in self.pools.values() {
-            pool.close();
+        for handler in self.read_handlers().values() {
+            handler.pool.close();
         }
     }
 
     /// Logs the guide's metrics line of every pool, with its handler and engine.
     pub fn log_metrics(&self) {
-        for (name, pool) in &self.pools {
-            log::info!("{} handler={name} engine={}", pool.metrics(), E::NAME);
+        for (name, handler) in self.read_handlers().iter() {
+            log::info!(
+                "{} handler={name} engine={}",
+                handler.pool.metrics(),
+                E::NAME
+            );
         }
     }
 
@@ -437,7 +679,16 @@ impl<E: ServerEngine> App<E> {
     }
 }
 
-/// The routes: `/run/{name}` (GET, POST, PUT, PATCH, DELETE), `GET /metrics`, `GET /healthz`.
+/// Whether the check of a script's entry point ([`ServerEngine::HAS_HANDLE`]) passes on `vm`.
+fn has_handle<E: ServerEngine>(engine: &E, vm: &mut E::Vm) -> Result<(), E::Error> {
+    match engine.eval(vm, E::HAS_HANDLE)? {
+        Value::Bool(true) => Ok(()),
+        _ => Err(E::missing_handle()),
+    }
+}
+
+/// The routes: `/run/{name}` (GET, POST, PUT, PATCH, DELETE), `GET /metrics`, `GET /healthz`, and
+/// `POST /admin/reload` (loopback clients only).
 pub fn router<E: ServerEngine>(app: Arc<App<E>>) -> Router {
     let run = get(run_handler::<E>)
         .post(run_handler::<E>)
@@ -448,6 +699,7 @@ pub fn router<E: ServerEngine>(app: Arc<App<E>>) -> Router {
         .route("/run/{name}", run)
         .route("/metrics", get(metrics::<E>))
         .route("/healthz", get(healthz::<E>))
+        .route("/admin/reload", post(admin_reload::<E>))
         .with_state(app)
 }
 
@@ -472,7 +724,8 @@ pub async fn serve<E: ServerEngine>(
             }
         })
     });
-    let result = axum::serve(listener, router(app.clone()))
+    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     if let Some(logger) = logger {
@@ -592,6 +845,7 @@ async fn run_handler<E: ServerEngine>(
     let id = app.request_id(&headers);
     let mut response = match app.pool(&name) {
         Some(pool) => {
+            let pool = &pool;
             let request = HttpRequest {
                 handler: &name,
                 method: &method,
@@ -605,7 +859,7 @@ async fn run_handler<E: ServerEngine>(
         }
         None => {
             app.count("", StatusCode::NOT_FOUND);
-            let handlers: Vec<&str> = app.handlers().collect();
+            let handlers = app.handlers();
             error_response(
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -736,6 +990,36 @@ fn host_error_response(error: &HostError, message: &str) -> Response {
     response
 }
 
+/// Whether `POST /admin/reload` accepts a client at `peer`: loopback addresses only.
+pub fn admin_allowed(peer: &SocketAddr) -> bool {
+    peer.ip().is_loopback()
+        || matches!(peer.ip(), std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
+}
+
+/// `POST /admin/reload` (loopback clients only): [`App::sync_scripts`] now, on a blocking thread; answers its
+/// report.
+async fn admin_reload<E: ServerEngine>(
+    State(app): State<Arc<App<E>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    if !admin_allowed(&peer) {
+        log::warn!(target: "vmpool::server", "POST /admin/reload from {peer} refused: loopback only");
+        return error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "/admin/reload answers loopback clients only",
+        );
+    }
+    match tokio::task::spawn_blocking(move || app.sync_scripts()).await {
+        Ok(report) => (StatusCode::OK, axum::Json(report.to_json())).into_response(),
+        Err(e) => error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("the reload failed: {e}"),
+        ),
+    }
+}
+
 /// `GET /metrics`: the Prometheus text format.
 async fn metrics<E: ServerEngine>(State(app): State<Arc<App<E>>>) -> Response {
     match app.encode_metrics() {
@@ -759,8 +1043,8 @@ async fn metrics<E: ServerEngine>(State(app): State<Arc<App<E>>>) -> Response {
 async fn healthz<E: ServerEngine>(State(app): State<Arc<App<E>>>) -> Response {
     let mut healthy = true;
     let mut handlers = serde_json::Map::new();
-    for (name, pool) in &app.pools {
-        let m = pool.metrics();
+    for (name, handler) in app.read_handlers().iter() {
+        let m = handler.pool.metrics();
         let total = m.in_use + m.available + m.creating;
         let saturated = m.available == 0 && total >= m.max_size;
         // No instance at all and the last attempts to make one failed: nothing will serve.
@@ -794,7 +1078,7 @@ async fn healthz<E: ServerEngine>(State(app): State<Arc<App<E>>>) -> Response {
 /// Reads [`Pool::metrics`] of every handler's pool at scrape time.
 struct PoolCollector<E: ServerEngine> {
     engine: &'static str,
-    pools: Vec<(String, Pool<E>)>,
+    handlers: Handlers<E>,
 }
 
 impl<E: ServerEngine> std::fmt::Debug for PoolCollector<E> {
@@ -878,12 +1162,34 @@ const SERIES: &[(&str, &str, Series)] = &[
         "1 once the pool is closed",
         Series::Gauge(|m| usize::from(m.closed)),
     ),
+    (
+        "vmpool_generation",
+        "The pool's generation: 1, plus one per reload of its handler's file",
+        Series::Gauge(|m| usize::try_from(m.generation).unwrap_or(usize::MAX)),
+    ),
+    (
+        "vmpool_stale",
+        "Instances of older generations still in use (destroyed when they come back)",
+        Series::Gauge(|m| {
+            m.generations
+                .iter()
+                .filter(|g| g.generation != m.generation)
+                .map(|g| g.live)
+                .sum()
+        }),
+    ),
 ];
 
 impl<E: ServerEngine> Collector for PoolCollector<E> {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let snapshots: Vec<([(&str, &str); 2], Metrics)> = self
-            .pools
+        let pools: Vec<(String, Pool<E>)> = self
+            .handlers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, h)| (name.clone(), h.pool.clone()))
+            .collect();
+        let snapshots: Vec<([(&str, &str); 2], Metrics)> = pools
             .iter()
             .map(|(name, pool)| {
                 (
@@ -1018,6 +1324,17 @@ pub fn run_server<E: ServerEngine>(args: &Args) -> Result<(), BoxError> {
     );
     // Pools are built (and their warm floors created) before the runtime starts: nothing blocks a worker.
     let app = Arc::new(App::<E>::load(config, &args.scripts, kv)?);
+    // Changes of the scripts folder reload, add and remove handlers while serving.
+    let watcher = match watch(app.clone()) {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            log::warn!(
+                "cannot watch {}: {error}; POST /admin/reload still reloads on demand",
+                args.scripts.display()
+            );
+            None
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -1025,7 +1342,7 @@ pub fn run_server<E: ServerEngine>(args: &Args) -> Result<(), BoxError> {
         let listener = TcpListener::bind(&args.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-        let handlers: Vec<&str> = app.handlers().collect();
+        let handlers = app.handlers();
         log::info!(
             "serving {handlers:?} with {} on http://{} (max_size {} per handler)",
             E::NAME,
@@ -1035,6 +1352,7 @@ pub fn run_server<E: ServerEngine>(args: &Args) -> Result<(), BoxError> {
         serve(app.clone(), listener, shutdown_signal()).await?;
         Ok::<(), BoxError>(())
     })?;
+    drop(watcher);
     // Instances still out when the pools closed (a call abandoned by its client) are dropped as they come back.
     runtime.shutdown_timeout(Duration::from_secs(5));
     Ok(())

@@ -60,9 +60,12 @@ stack_kb = 256
     }
 
     async fn start<E: ServerEngine>() -> Running<E> {
+        start_in::<E>(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scripts")).await
+    }
+
+    async fn start_in<E: ServerEngine>(scripts: std::path::PathBuf) -> Running<E> {
         capture_logs();
         let config = PoolConfig::from_toml(CONFIG).expect("the test's config parses");
-        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scripts");
         let kv =
             Arc::new(KvStore::temporary(KvLimits::default()).expect("a temporary kv database"));
         // Building the pools creates their instances: off the async workers, as the example's main does.
@@ -166,6 +169,169 @@ stack_kb = 256
             message.contains(needle),
             "{message:?} should contain {needle:?}"
         );
+    }
+
+    /// A handler script of `version` for engine `E`; `broken` gives one that does not compile.
+    fn versioned<E: ServerEngine>(version: u32) -> String {
+        if E::EXTENSION == "lua" {
+            format!("function handle(request) return {{ version = {version} }} end")
+        } else {
+            format!("function handle(request) {{ return {{ version: {version} }}; }}")
+        }
+    }
+
+    /// Writes handler `name` into `dir` as a deploy does: a temporary file renamed into place.
+    fn deploy<E: ServerEngine>(dir: &Path, name: &str, text: &str) {
+        let temporary = dir.join(format!("{name}.{}.new", E::EXTENSION));
+        std::fs::write(&temporary, text).expect("write the new version");
+        std::fs::rename(&temporary, dir.join(format!("{name}.{}", E::EXTENSION)))
+            .expect("rename it into place");
+    }
+
+    /// Polls `done` every 10 ms for up to 60 s (the watcher syncs in the background).
+    async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+        for _ in 0..6000 {
+            if done().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    /// Hot reload: a client sends requests in a loop while the handler's file changes on disk (a new version, a
+    /// broken one, one without `handle`); new and deleted files add and remove routes; `POST /admin/reload` syncs
+    /// on demand. Every response is a 200 of a whole version, and versions only go forward.
+    pub(crate) async fn hot_reload<E: ServerEngine>() {
+        let dir = tempfile::tempdir().expect("a scripts folder");
+        deploy::<E>(dir.path(), "v", &versioned::<E>(1));
+        let server = start_in::<E>(dir.path().to_owned()).await;
+        let watcher = server::watch(server.app.clone()).expect("the folder can be watched");
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let client = {
+            let (client, url, seen, stop) = (
+                server.client.clone(),
+                format!("{}/run/v", server.base),
+                seen.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let response = client.post(&url).body("{}").send().await.expect("answered");
+                    let status = response.status();
+                    let body: Value = response.json().await.expect("JSON");
+                    assert_eq!(status, StatusCode::OK, "every request succeeds: {body}");
+                    let version = body["version"].as_u64().expect("a whole version");
+                    seen.lock().unwrap().push(version);
+                }
+            })
+        };
+        let latest = || seen.lock().unwrap().last().copied();
+        eventually("the first version", async || latest() == Some(1)).await;
+        deploy::<E>(dir.path(), "v", &versioned::<E>(2));
+        eventually("the second version", async || latest() == Some(2)).await;
+
+        let failed = |n: u32| {
+            format!(
+                "vmpool_reloads_total{{engine=\"{}\",handler=\"v\",outcome=\"failed\"}} {n}",
+                E::NAME
+            )
+        };
+        deploy::<E>(dir.path(), "v", "function handle(");
+        eventually("the broken file's refusal", async || {
+            server.app.encode_metrics().unwrap().contains(&failed(1))
+        })
+        .await;
+        deploy::<E>(dir.path(), "v", "x = 1");
+        eventually("the refusal of a file without handle", async || {
+            server.app.encode_metrics().unwrap().contains(&failed(2))
+        })
+        .await;
+        let refusals =
+            logged(|r| r.level == log::Level::Error && r.message.contains("keeps serving"));
+        assert!(
+            refusals
+                .iter()
+                .any(|r| r.message.contains("no global function `handle`")),
+            "{refusals:?}"
+        );
+        let before = seen.lock().unwrap().len();
+        eventually("requests after the refusals", async || {
+            seen.lock().unwrap().len() > before + 5
+        })
+        .await;
+        assert_eq!(latest(), Some(2), "the previous version keeps serving");
+
+        deploy::<E>(dir.path(), "w", &versioned::<E>(5));
+        eventually("the new route", async || {
+            server.post("w", "{}").await.0 == StatusCode::OK
+        })
+        .await;
+        assert_eq!(server.post("w", "{}").await.2, json!({ "version": 5 }));
+        std::fs::remove_file(dir.path().join(format!("w.{}", E::EXTENSION))).unwrap();
+        eventually("the deleted route", async || {
+            server.post("w", "{}").await.0 == StatusCode::NOT_FOUND
+        })
+        .await;
+
+        // On demand, without the watcher.
+        drop(watcher);
+        std::fs::write(
+            dir.path().join(format!("v.{}", E::EXTENSION)),
+            versioned::<E>(3),
+        )
+        .unwrap();
+        let response = server
+            .client
+            .post(format!("{}/admin/reload", server.base))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["reloaded"], json!(["v"]), "{report}");
+        eventually("the third version", async || latest() == Some(3)).await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        client.await.expect("every request succeeded");
+
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.windows(2).all(|w| w[0] <= w[1]),
+            "versions only go forward"
+        );
+        assert!(
+            seen.iter().all(|v| [1, 2, 3].contains(v)),
+            "only whole versions"
+        );
+        let pool = server.app.pool("v").expect("v");
+        let m = pool.metrics();
+        assert_eq!(m.generation, 3, "two reloads took, two were refused");
+        assert!(m.is_consistent(), "{m:?}");
+        let text = server.app.encode_metrics().unwrap();
+        let labels = format!("engine=\"{}\",handler=\"v\"", E::NAME);
+        assert_eq!(sample(&text, "vmpool_generation", &labels), 3.0);
+        assert_eq!(
+            sample(
+                &text,
+                "vmpool_reloads_total",
+                &format!("{labels},outcome=\"ok\"")
+            ),
+            2.0
+        );
+        assert!(
+            sample(
+                &text,
+                "vmpool_destroyed_total",
+                &format!("{labels},reason=\"reloaded\"")
+            ) > 0.0
+        );
+        server.stop.send(()).expect("the server is running");
+        server
+            .server
+            .await
+            .expect("no panic")
+            .expect("serve ends cleanly");
     }
 
     pub(crate) async fn exercise<E: ServerEngine>() {
@@ -407,7 +573,7 @@ stack_kb = 256
         // when the pool closed (after the discards above) ends by destroying its new instance: wait for it.
         let mut uses = 0;
         for handler in server.app.handlers() {
-            let pool = server.app.pool(handler).expect("handler");
+            let pool = server.app.pool(&handler).expect("handler");
             for _ in 0..1000 {
                 if pool.metrics().creating == 0 {
                     break;
@@ -899,6 +1065,25 @@ async fn quickjs_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lua_server() {
     live::exercise::<vmpool::lua::LuaEngine>().await;
+}
+
+#[cfg(feature = "quickjs")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickjs_hot_reload() {
+    live::hot_reload::<vmpool::quickjs::QuickJsEngine>().await;
+}
+
+#[cfg(feature = "lua")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_hot_reload() {
+    live::hot_reload::<vmpool::lua::LuaEngine>().await;
+}
+
+#[test]
+fn the_admin_endpoint_answers_loopback_clients_only() {
+    let allowed = |a: &str| server::admin_allowed(&a.parse().unwrap());
+    assert!(allowed("127.0.0.1:1") && allowed("[::1]:1") && allowed("[::ffff:127.0.0.1]:1"));
+    assert!(!allowed("10.0.0.1:1") && !allowed("[2001:db8::1]:1") && !allowed("0.0.0.0:1"));
 }
 
 #[cfg(feature = "boa")]
