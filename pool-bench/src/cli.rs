@@ -111,6 +111,11 @@ struct RunArgs {
     /// Print the console lines (`console.*`, Lua's `print`) of the first N requests [N: 5].
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
     logs: Option<u64>,
+    /// Reload the pool (build the engine again and `Pool::reload` it, on a thread of its own) after every N
+    /// requests while the requests go on; the summary reports the reloads and the p99 latency of the requests
+    /// they affected. Pooled mode only.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    reload_every: Option<u64>,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -258,6 +263,13 @@ fn run_command(args: RunArgs) -> Result<(), String> {
     // Each request with a context of its own, as a server would run it.
     plan.contexts = true;
     plan.console_requests = args.logs.unwrap_or(0);
+    if args.reload_every.is_some() && args.mode != Mode::Pooled {
+        return Err(format!(
+            "--reload-every reloads a pool: it needs --mode pooled, not {}",
+            args.mode
+        ));
+    }
+    plan.reload_every = args.reload_every;
     if !args.json && std::io::stdout().is_terminal() {
         let bar = indicatif::ProgressBar::new(args.requests);
         bar.set_style(

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -77,6 +77,10 @@ pub struct Plan {
     /// The first this many requests (pooled and fresh modes) capture their console lines into
     /// [`RunReport::console`] (with a context of their own, whatever [`contexts`](Plan::contexts) says).
     pub console_requests: u64,
+    /// Pooled mode: after every this many requests, a thread of its own builds the engine again and
+    /// [reloads](pool_core::Pool::reload) the pool with it while the requests go on (`vmpool-bench run
+    /// --reload-every N`).
+    pub reload_every: Option<u64>,
 }
 
 impl Plan {
@@ -90,6 +94,7 @@ impl Plan {
             progress: None,
             contexts: false,
             console_requests: 0,
+            reload_every: None,
         }
     }
 
@@ -270,6 +275,27 @@ pub struct RunReport {
     /// there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub console: Vec<RequestConsole>,
+    /// With [`Plan::reload_every`]: what the reloads cost (left out of the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reloads: Option<ReloadSummary>,
+}
+
+/// The reloads of a run with [`Plan::reload_every`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ReloadSummary {
+    /// Reloads that replaced the engine.
+    pub reloads: u64,
+    /// Reloads that failed (the pool kept its engine).
+    pub failed: u64,
+    /// Mean time of one reload: building the engine and [`Pool::reload`](pool_core::Pool::reload).
+    pub mean_reload_ms: f64,
+    /// Requests that started while a reload ran or among the first `concurrency` after it returned (those that
+    /// meet the old generation's instances being destroyed and the new one's being created).
+    pub affected_requests: u64,
+    /// The 99th percentile latency of those requests, in microseconds.
+    pub affected_p99_us: f64,
+    /// The pool's generation at the end.
+    pub generation: u64,
 }
 
 impl RunReport {
@@ -332,6 +358,18 @@ impl fmt::Display for RunReport {
                 };
                 writeln!(f, "    {count:>8} x {shown}")?;
             }
+        }
+        if let Some(r) = &self.reloads {
+            writeln!(
+                f,
+                "  reloads     {} ({} failed; {:.2} ms each), now generation {}; p99 of the {} requests during a reload {}",
+                r.reloads,
+                r.failed,
+                r.mean_reload_ms,
+                r.generation,
+                r.affected_requests,
+                crate::report::micros(r.affected_p99_us)
+            )?;
         }
         if !self.console.is_empty() {
             writeln!(
@@ -421,23 +459,55 @@ fn run_backend<B: Backend>(
                 engine: kind,
                 message: e.to_string(),
             })?;
-            let (tally, elapsed) = drive(
-                plan,
-                stack,
-                || (),
-                |(), index| match pool.acquire() {
-                    Ok(mut vm) => {
-                        let context = plan.context(index);
-                        let result = request.run_pooled_with(&mut vm, context.as_ref(), index);
-                        drop(vm); // the release (and reset) is part of the request's cost
-                        consoles.keep(plan, index, context.as_ref());
-                        result.map_err(|e| (e.kind(), e.to_string()))
-                    }
-                    Err(e) => Err((e.kind(), e.to_string())),
-                },
-            )?;
-            let metrics = MetricsSummary::from(&pool.metrics());
-            (tally, elapsed, metrics, config.isolation)
+            let reloader = plan
+                .reload_every
+                .map(|every| Reloader::new(every.max(1), plan.concurrency));
+            let (tally, elapsed) = std::thread::scope(|scope| {
+                let reloads = reloader.as_ref().map(|r| {
+                    let build = || B::pooled(engine_config(job, config));
+                    let pool = &pool;
+                    scope.spawn(move || {
+                        r.serve(|| build().map(|engine| pool.reload(engine).map(drop)))
+                    })
+                });
+                let driven = drive(
+                    plan,
+                    stack,
+                    || (),
+                    |(), index| {
+                        let began = Instant::now();
+                        let outcome = match pool.acquire() {
+                            Ok(mut vm) => {
+                                let context = plan.context(index);
+                                let result =
+                                    request.run_pooled_with(&mut vm, context.as_ref(), index);
+                                drop(vm); // the release (and reset) is part of the request's cost
+                                consoles.keep(plan, index, context.as_ref());
+                                result.map_err(|e| (e.kind(), e.to_string()))
+                            }
+                            Err(e) => Err((e.kind(), e.to_string())),
+                        };
+                        if let Some(r) = &reloader {
+                            r.after_request(index, began);
+                        }
+                        outcome
+                    },
+                );
+                if let Some(r) = &reloader {
+                    r.finish();
+                }
+                if let Some(handle) = reloads {
+                    let _ = handle.join();
+                }
+                driven
+            })?;
+            let final_metrics = pool.metrics();
+            let metrics = MetricsSummary::from(&final_metrics);
+            let summary = reloader.map(|r| r.summary(final_metrics.generation));
+            let mut report = tally.into_report(kind, plan, config.isolation, elapsed, metrics);
+            report.console = consoles.into_sorted();
+            report.reloads = summary;
+            return Ok(report);
         }
         Mode::Fresh => {
             let engine = B::bare(engine_config(job, config).isolation(Isolation::None))
@@ -638,6 +708,126 @@ impl Tally {
             metrics,
             results,
             console: Vec::new(),
+            reloads: None,
+        }
+    }
+}
+
+/// Reloads a pool every `every` requests from a thread of its own, and measures what that costs the requests.
+struct Reloader {
+    every: u64,
+    concurrency: u64,
+    /// The index of the last request that asked for a reload (`u64::MAX`: none yet), and whether the run ended.
+    wanted: Mutex<(u64, bool)>,
+    wake: Condvar,
+    /// Set while a reload runs.
+    busy: AtomicBool,
+    /// Requests with an index below this started within `concurrency` requests after a reload returned.
+    affected_below: AtomicU64,
+    affected_ns: Mutex<Vec<u64>>,
+    done: AtomicU64,
+    failed: AtomicU64,
+    reload_ns: AtomicU64,
+    /// The index of the next request to start, as the reloader last saw it.
+    started: AtomicU64,
+}
+
+impl Reloader {
+    fn new(every: u64, concurrency: usize) -> Self {
+        Self {
+            every,
+            concurrency: concurrency as u64,
+            wanted: Mutex::new((u64::MAX, false)),
+            wake: Condvar::new(),
+            busy: AtomicBool::new(false),
+            affected_below: AtomicU64::new(0),
+            affected_ns: Mutex::new(Vec::new()),
+            done: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            reload_ns: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+        }
+    }
+
+    /// Notes request `index`, which began at `began`: its latency if a reload affected it, and a reload to do
+    /// when it completes another `every` requests.
+    fn after_request(&self, index: u64, began: Instant) {
+        self.started.fetch_max(index + 1, Ordering::Relaxed);
+        if self.busy.load(Ordering::Relaxed) || index < self.affected_below.load(Ordering::Relaxed)
+        {
+            let ns = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.affected_ns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(ns);
+        }
+        if (index + 1).is_multiple_of(self.every) {
+            let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
+            wanted.0 = index;
+            self.wake.notify_one();
+        }
+    }
+
+    /// Ends [`serve`](Reloader::serve).
+    fn finish(&self) {
+        self.wanted.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.wake.notify_one();
+    }
+
+    /// Runs `reload` each time requests ask for one, until [`finish`](Reloader::finish).
+    fn serve<X, Y>(&self, reload: impl Fn() -> Result<Result<(), Y>, X>) {
+        let mut served = u64::MAX;
+        loop {
+            {
+                let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
+                while wanted.0 == served && !wanted.1 {
+                    wanted = self
+                        .wake
+                        .wait(wanted)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if wanted.1 {
+                    return;
+                }
+                served = wanted.0;
+            }
+            self.busy.store(true, Ordering::Relaxed);
+            let began = Instant::now();
+            let ok = matches!(reload(), Ok(Ok(())));
+            let ns = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.reload_ns.fetch_add(ns, Ordering::Relaxed);
+            self.affected_below.store(
+                self.started.load(Ordering::Relaxed) + self.concurrency,
+                Ordering::Relaxed,
+            );
+            self.busy.store(false, Ordering::Relaxed);
+            if ok {
+                self.done.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn summary(self, generation: u64) -> ReloadSummary {
+        let (done, failed) = (self.done.into_inner(), self.failed.into_inner());
+        let mut affected = self
+            .affected_ns
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        affected.sort_unstable();
+        let attempts = done + failed;
+        ReloadSummary {
+            reloads: done,
+            failed,
+            mean_reload_ms: if attempts == 0 {
+                0.0
+            } else {
+                self.reload_ns.into_inner() as f64 / attempts as f64 / 1e6
+            },
+            affected_requests: affected.len() as u64,
+            affected_p99_us: percentile(&affected, 0.99) / 1000.0,
+            generation,
         }
     }
 }

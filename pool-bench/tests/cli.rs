@@ -557,3 +557,69 @@ fn scale_refuses_one_thread_and_an_unknown_isolation_and_run_has_no_private_mode
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("private"), "{}", stderr(&out));
 }
+
+#[test]
+fn run_reload_every_reloads_while_requests_go_on_and_needs_a_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pool.toml"), SMALL_POOL).unwrap();
+    for (engine, ext) in engines() {
+        let script = format!("handler.{ext}");
+        std::fs::write(dir.path().join(&script), throwing_handler(ext)).unwrap();
+        let args = |extra: &[&'static str]| {
+            let mut args = vec![
+                "run",
+                "--engine",
+                engine,
+                "--script",
+                &script,
+                "--input",
+                r#"{"n":1}"#,
+                "--config",
+                "pool.toml",
+                "--requests",
+                "200",
+                "--concurrency",
+                "2",
+            ];
+            args.extend_from_slice(extra);
+            args.into_iter().map(str::to_owned).collect::<Vec<String>>()
+        };
+        let run = |extra: &[&'static str]| {
+            let owned = args(extra);
+            let borrowed: Vec<&str> = owned.iter().map(String::as_str).collect();
+            vmpool_bench(dir.path(), &borrowed)
+        };
+        let report = json_of(&run(&["--reload-every", "20", "--json"]));
+        assert_eq!(report["requests"], 200, "{engine}: {report}");
+        assert_eq!(
+            report["errors"]["exception"], 20,
+            "{engine}: only the script's own errors"
+        );
+        assert_eq!(report["ok"], 180, "{engine}: {report}");
+        let reloads = &report["reloads"];
+        let done = reloads["reloads"].as_u64().unwrap();
+        assert!((1..=10).contains(&done), "{engine}: {reloads}");
+        assert_eq!(reloads["failed"], 0, "{engine}: {reloads}");
+        assert_eq!(
+            reloads["generation"].as_u64().unwrap(),
+            done + 1,
+            "{engine}: {reloads}"
+        );
+        assert!(
+            reloads["affected_requests"].as_u64().unwrap() >= 1,
+            "{engine}: {reloads}"
+        );
+        let plain = json_of(&run(&["--json"]));
+        assert!(
+            plain.get("reloads").is_none(),
+            "{engine}: no reloads asked for"
+        );
+        let fresh = run(&["--reload-every", "20", "--mode", "fresh"]);
+        assert!(!fresh.status.success());
+        assert!(
+            stderr(&fresh).contains("--reload-every reloads a pool"),
+            "{}",
+            stderr(&fresh)
+        );
+    }
+}
