@@ -26,9 +26,10 @@ pub(super) type Lent<E> = Result<Slot<Instance<E>>, PoolError<<E as ScriptEngine
 /// engine, which stays the same for its whole life even when the pool is reloaded with another. The engine is
 /// shared by reference count, cloned once per instance created, so handing an instance out moves a pointer and
 /// counts nothing.
+#[repr(C)]
 pub(crate) struct Instance<E: ScriptEngine> {
-    pub(crate) vm: E::Vm,
     pub(crate) engine: std::sync::Arc<E>,
+    pub(crate) vm: E::Vm,
 }
 
 /// The engine new instances are made with, and its generation.

@@ -264,7 +264,8 @@ where
     /// [`ReloadError::Create`] (or `CreatePanicked`) naming why the new engine could not create an instance;
     /// [`ReloadError::Closed`] once the pool is closed.
     pub fn reload(&self, engine: E) -> Result<u64, ReloadError<E::Error>> {
-        self.inner().reload(engine, |_, _| Ok(()))
+        self.inner()
+            .reload(engine, None::<fn(&E, &mut E::Vm) -> Result<(), E::Error>>)
     }
 
     /// As [`reload`](Pool::reload), with a check of the new engine's test instance before it replaces the
@@ -289,7 +290,7 @@ where
         engine: E,
         check: impl FnOnce(&E, &mut E::Vm) -> Result<(), E::Error>,
     ) -> Result<u64, ReloadError<E::Error>> {
-        self.inner().reload(engine, check)
+        self.inner().reload(engine, Some(check))
     }
 
     /// The configuration the pool was built with (`max_size` may since have been changed by

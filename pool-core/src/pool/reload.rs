@@ -17,13 +17,16 @@ use crate::metrics::DestroyReason;
 use crate::sync::lock;
 
 impl<E: ScriptEngine> Inner<E> {
-    /// Replaces the engine with `engine` once its test instance passed `check` (and a reset); returns the new
-    /// generation.
-    pub(super) fn reload(
+    /// Replaces the engine with `engine` once its test instance passed `check`, if there is one (and then a
+    /// reset); returns the new generation.
+    pub(super) fn reload<F>(
         &self,
         engine: E,
-        check: impl FnOnce(&E, &mut E::Vm) -> Result<(), E::Error>,
-    ) -> Result<u64, ReloadError<E::Error>> {
+        check: Option<F>,
+    ) -> Result<u64, ReloadError<E::Error>>
+    where
+        F: FnOnce(&E, &mut E::Vm) -> Result<(), E::Error>,
+    {
         if self.is_closed() {
             return Err(ReloadError::Closed);
         }
@@ -39,13 +42,17 @@ impl<E: ScriptEngine> Inner<E> {
             }
             Err(_) => unreachable!("create_with fails only with Create or CreatePanicked"),
         };
-        let checked = catch_unwind(AssertUnwindSafe(|| {
-            check(&engine, &mut test.vm).and_then(|()| engine.reset(&mut test.vm))
-        }));
-        match checked {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(ReloadError::Rejected(error)),
-            Err(panic) => return Err(ReloadError::CreatePanicked(panic_message(panic.as_ref()))),
+        if let Some(check) = check {
+            let checked = catch_unwind(AssertUnwindSafe(|| {
+                check(&engine, &mut test.vm).and_then(|()| engine.reset(&mut test.vm))
+            }));
+            match checked {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => return Err(ReloadError::Rejected(error)),
+                Err(panic) => {
+                    return Err(ReloadError::CreatePanicked(panic_message(panic.as_ref())));
+                }
+            }
         }
         let expires_at = self.expiry();
         let mut st = self.state();
