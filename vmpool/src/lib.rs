@@ -8,6 +8,7 @@
 //! Boa, carried on dedicated threads because its `Context` is not `Send`).
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The host API: functions a script may call, the per-request [`CallContext`], `console`, and modules.
 pub use pool_core::host;
@@ -16,14 +17,17 @@ pub use pool_core::*;
 
 /// The QuickJS adapter (feature `quickjs`).
 #[cfg(feature = "quickjs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quickjs")))]
 pub use engine_quickjs as quickjs;
 
 /// The Lua 5.4 adapter (feature `lua`).
 #[cfg(feature = "lua")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lua")))]
 pub use engine_lua as lua;
 
 /// The Boa adapter (feature `boa`).
 #[cfg(feature = "boa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "boa")))]
 pub use engine_boa as boa;
 
 #[cfg(test)]
