@@ -310,12 +310,12 @@ impl<'a> FromJs<'a> {
             });
         }
         if self.lenient
-            && let Some(kind) = crate::error_name(object, context)
+            && let Some(kind) = crate::errors::error_name(object, context)
         {
             // `name: message`, as `String(error)` gives (an error has no own enumerable properties to show),
             // from data properties only: no getter runs.
             let text = |key| {
-                crate::data_property(object, key)
+                crate::errors::data_property(object, key)
                     .and_then(|v| v.as_string().map(|s| s.to_std_string_escaped()))
                     .unwrap_or_default()
             };
