@@ -11,7 +11,9 @@
 //! A result that is a promise is settled first, as in every vmpool engine: its value once the jobs ran, an
 //! `exception` for a rejection, a `conversion` error while it is still pending.
 
+use boa_engine::builtins::promise::PromiseState;
 use boa_engine::error::{EngineError, RuntimeLimitError};
+use boa_engine::object::builtins::JsPromise;
 use boa_engine::vm::RuntimeLimits;
 use boa_engine::{Context, JsError, JsObject, JsString, JsValue};
 use pool_core::{EngineConfig, ErrorKind, ScriptError};
@@ -152,4 +154,32 @@ pub(crate) fn error_name(object: &JsObject, context: &Context) -> Option<&'stati
         current = o.prototype();
     }
     None
+}
+
+/// A result that is a promise is replaced by its value once the jobs ran (as in every vmpool engine): its
+/// fulfilment value, an `exception` for a rejection, a `conversion` error if it is still pending.
+pub(crate) fn settle_promise(
+    value: JsValue,
+    context: &mut Context,
+) -> Result<JsValue, ScriptError> {
+    let Some(object) = value.as_object() else {
+        return Ok(value);
+    };
+    let Ok(promise) = JsPromise::from_object(object) else {
+        return Ok(value);
+    };
+    match promise.state() {
+        PromiseState::Fulfilled(v) => Ok(v),
+        PromiseState::Rejected(reason) => {
+            let e = JsError::from_opaque(reason);
+            Err(ScriptError::new(
+                ErrorKind::Exception,
+                format!("promise rejected: {}", exception_message(&e, context)),
+            ))
+        }
+        PromiseState::Pending => Err(ScriptError::new(
+            ErrorKind::Conversion,
+            "cannot convert: the result is a promise still pending when no job is left",
+        )),
+    }
 }

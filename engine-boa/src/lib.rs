@@ -69,8 +69,6 @@ pub mod trampoline;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use boa_engine::builtins::promise::PromiseState;
-use boa_engine::object::builtins::JsPromise;
 use boa_engine::vm::RuntimeLimits;
 use boa_engine::{Context, JsError, JsObject, JsString, JsValue, Script, Source, js_string};
 use pool_core::host::CallContext;
@@ -259,32 +257,13 @@ impl BoaEngine {
             // not checked between slices) must not be used again.
             let already = matches!(&result, Err(e) if e.kind() == ErrorKind::Memory);
             if !already && m.over() {
-                result = Err(self.memory_error(m));
+                result = Err(m.error(self.config.limits.memory_mb));
             }
             // Garbage made outside an operation (by the conversion of its result) is freed by a collection
             // inside a later one, which the count sees as this instance shrinking: never below its baseline.
             vm.heap = m.used().max(vm.baseline);
         }
         result
-    }
-
-    /// The error of an operation its meter stopped (only a metered operation is stopped for memory).
-    fn memory_stop(&self, meter: Option<&meter::Meter>) -> ScriptError {
-        match meter {
-            Some(m) => self.memory_error(m),
-            None => ScriptError::new(ErrorKind::Memory, "memory limit"),
-        }
-    }
-
-    fn memory_error(&self, meter: &meter::Meter) -> ScriptError {
-        ScriptError::new(
-            ErrorKind::Memory,
-            format!(
-                "script ran past the memory limit of {} MiB (limits.memory_mb; its heap reached {} MiB)",
-                self.config.limits.memory_mb,
-                meter.used() >> 20
-            ),
-        )
     }
 
     /// The Boa runtime limits derived from the configuration (see [`limits`] for the mapping).
@@ -490,7 +469,7 @@ impl BoaEngine {
             Ok(()) => Ok(()),
             Err(jobs::JobsStop::Engine(e)) => Err(self.js_error(vm, e, false)),
             Err(jobs::JobsStop::Deadline) => Err(ScriptError::timeout(self.config.limits.timeout)),
-            Err(jobs::JobsStop::Memory) => Err(self.memory_stop(meter)),
+            Err(jobs::JobsStop::Memory) => Err(meter::stopped(meter, self.config.limits.memory_mb)),
             Err(jobs::JobsStop::TooMany) => Err(ScriptError::new(
                 ErrorKind::Timeout,
                 format!(
@@ -510,33 +489,6 @@ impl BoaEngine {
             &self.config,
             from_eval,
         )
-    }
-
-    fn conversion(&self, vm: &mut BoaVm, fail: convert::Fail) -> ScriptError {
-        match fail {
-            convert::Fail::Conversion(m) => {
-                ScriptError::new(ErrorKind::Conversion, format!("cannot convert: {m}"))
-            }
-            convert::Fail::TooLarge | convert::Fail::Memory => ScriptError::new(
-                ErrorKind::Memory,
-                format!(
-                    "cannot convert: the value does not fit the memory limit of {} MiB",
-                    self.config.limits.memory_mb
-                ),
-            ),
-            convert::Fail::Deadline => ScriptError::timeout(self.config.limits.timeout),
-            convert::Fail::Js(e) => {
-                let e = self.js_error(vm, e, false);
-                if e.kind() == ErrorKind::Exception {
-                    ScriptError::new(
-                        ErrorKind::Conversion,
-                        format!("cannot convert: script code threw: {}", e.message()),
-                    )
-                } else {
-                    e
-                }
-            }
-        }
     }
 
     /// Marks the instance broken when `result` failed with a kind that taints it.
@@ -666,7 +618,7 @@ impl BoaEngine {
             }
         };
         self.run_jobs(vm, deadline, meter)?;
-        Ok((self.settle_promise(vm, value)?, deadline))
+        Ok((errors::settle_promise(value, &mut vm.context)?, deadline))
     }
 
     /// The value of a script run by [`run_budgeted`], or the error that ended it.
@@ -680,7 +632,7 @@ impl BoaEngine {
             budget::Budgeted::Done(Ok(v)) => Ok(v),
             budget::Budgeted::Done(Err(e)) => Err(self.js_error(vm, e, false)),
             budget::Budgeted::Deadline => Err(ScriptError::timeout(self.config.limits.timeout)),
-            budget::Budgeted::Memory => Err(self.memory_stop(meter)),
+            budget::Budgeted::Memory => Err(meter::stopped(meter, self.config.limits.memory_mb)),
             budget::Budgeted::HostFatal => Err(ScriptError::new(
                 ErrorKind::Internal,
                 "a host call failed fatally",
@@ -697,35 +649,7 @@ impl BoaEngine {
     ) -> Result<Value, ScriptError> {
         convert::FromJs::new(&vm.object_keys.clone(), deadline)
             .convert(value, &mut vm.context)
-            .map_err(|f| self.conversion(vm, f))
-    }
-
-    /// A result that is a promise is replaced by its value once the jobs ran (as in every vmpool engine): its
-    /// fulfilment value, an `exception` for a rejection, a `conversion` error if it is still pending.
-    fn settle_promise(&self, vm: &mut BoaVm, value: JsValue) -> Result<JsValue, ScriptError> {
-        let Some(object) = value.as_object() else {
-            return Ok(value);
-        };
-        let Ok(promise) = JsPromise::from_object(object) else {
-            return Ok(value);
-        };
-        match promise.state() {
-            PromiseState::Fulfilled(v) => Ok(v),
-            PromiseState::Rejected(reason) => {
-                let e = JsError::from_opaque(reason);
-                Err(ScriptError::new(
-                    ErrorKind::Exception,
-                    format!(
-                        "promise rejected: {}",
-                        errors::exception_message(&e, &mut vm.context)
-                    ),
-                ))
-            }
-            PromiseState::Pending => Err(ScriptError::new(
-                ErrorKind::Conversion,
-                "cannot convert: the result is a promise still pending when no job is left",
-            )),
-        }
+            .map_err(|f| f.into_error(&mut vm.context, &self.runtime_limits, &self.config))
     }
 
     fn call_inner(
@@ -749,15 +673,18 @@ impl BoaEngine {
         let mut values = Vec::with_capacity(args.len() + 1);
         values.push(JsValue::from(target));
         for arg in args {
-            values
-                .push(convert::to_js(arg, &mut vm.context, 0).map_err(|f| self.conversion(vm, f))?);
+            values.push(
+                convert::to_js(arg, &mut vm.context, 0).map_err(|f| {
+                    f.into_error(&mut vm.context, &self.runtime_limits, &self.config)
+                })?,
+            );
         }
         let script = vm.calls.load(&mut vm.context, values)?;
         let outcome = budget::run_budgeted(&script, &mut vm.context, deadline, meter, &vm.host);
         vm.calls.clear(&mut vm.context);
         let value = self.finish_budgeted(vm, outcome, meter)?;
         self.run_jobs(vm, deadline, meter)?;
-        Ok((self.settle_promise(vm, value)?, deadline))
+        Ok((errors::settle_promise(value, &mut vm.context)?, deadline))
     }
 
     fn reset_inner(&self, vm: &mut BoaVm) -> Result<(), ScriptError> {

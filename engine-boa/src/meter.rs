@@ -45,6 +45,8 @@
 //! instance, so process-wide first-use costs (code pages, Boa's statics) are paid there rather than by the first
 //! instance. Creating a strict instance takes about 2 ms (`None`: about 0.5 ms).
 
+use pool_core::{ErrorKind, ScriptError};
+
 use crate::heap::{self, CountingAllocator};
 
 /// With a [`CountingAllocator`] installed: an instance whose heap passes `limits.memory_mb` between two slices of
@@ -84,6 +86,17 @@ impl Meter {
         self.used() > self.limit
     }
 
+    /// The error of an operation that took the instance past `memory_mb` (the limit in MiB).
+    pub(crate) fn error(&self, memory_mb: u64) -> ScriptError {
+        ScriptError::new(
+            ErrorKind::Memory,
+            format!(
+                "script ran past the memory limit of {memory_mb} MiB (limits.memory_mb; its heap reached {} MiB)",
+                self.used() >> 20
+            ),
+        )
+    }
+
     /// Whether `extra` more bytes fit under the limit, once garbage is collected if they do not at first.
     pub(crate) fn fits(&self, extra: usize) -> bool {
         let extra = isize::try_from(extra).unwrap_or(isize::MAX);
@@ -92,6 +105,14 @@ impl Meter {
         }
         boa_engine::gc::force_collect();
         self.used().saturating_add(extra) <= self.limit
+    }
+}
+
+/// The error of an operation its meter stopped (only a metered operation is stopped for memory).
+pub(crate) fn stopped(meter: Option<&Meter>, memory_mb: u64) -> ScriptError {
+    match meter {
+        Some(m) => m.error(memory_mb),
+        None => ScriptError::new(ErrorKind::Memory, "memory limit"),
     }
 }
 
