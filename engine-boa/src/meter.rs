@@ -51,8 +51,8 @@ use crate::heap::{self, CountingAllocator};
 
 /// With a [`CountingAllocator`] installed: an instance whose heap passes `limits.memory_mb` between two slices of
 /// Boa's budgeted loop (or two promise jobs), even after a garbage collection, ends the call with `memory`.
-/// Through [`BoaEngine::pooled`](crate::BoaEngine::pooled), a single allocation that would take it past this percentage of the limit parks
-/// its thread for good instead (see the module docs).
+/// Through [`BoaEngine::pooled`](crate::BoaEngine::pooled), a single allocation that would take it past this
+/// percentage of the limit parks its thread for good instead (see [`meter`](crate::meter)).
 pub const HARD_LIMIT_PERCENT: isize = 125;
 
 /// An instance's heap during one operation: its size before, plus what its thread allocated minus freed since.

@@ -1,7 +1,7 @@
 //! Isolation between uses: what each policy does at a reset, and the parts strict isolation is made of.
 //!
-//! The policy is [`EngineConfig::isolation`](pool_core::EngineConfig::isolation); [`ScriptEngine::reset`](pool_core::ScriptEngine::reset) applies it and the pool calls it after
-//! every use.
+//! The policy is [`EngineConfig::isolation`](pool_core::EngineConfig::isolation);
+//! [`ScriptEngine::reset`](pool_core::ScriptEngine::reset) applies it and the pool calls it after every use.
 //!
 //! **`Strict`** (the default) runs each use in its own environment table whose `__index` is a read-only
 //! baseline (the sandbox globals plus the globals the prelude defined); a reset replaces that table with a new
@@ -26,21 +26,22 @@
 //! What it does not cover: state the prelude keeps in its own `local` variables (upvalues) or in tables it
 //! reaches only through them: a prelude function that counts calls in a `local` counter shares the counter
 //! between uses. Likewise a coroutine the prelude creates keeps its own state (its stack and position) from one
-//! use to the next, even when a global holds it. Objects a host puts into the state through [`LuaVm::lua`](crate::LuaVm::lua) are
-//! outside the sandbox too. Scripts notice the design in three places: `pairs(_G)` lists only the current use's own globals, a library or
-//! prelude table is empty to `next`/`rawget`/`rawlen` (use `pairs`, indexing and `#`), and `setmetatable(_G,
-//! ...)` fails (the environment's metatable is protected).
+//! use to the next, even when a global holds it. Objects a host puts into the state through
+//! [`LuaVm::lua`](crate::LuaVm::lua) are outside the sandbox too. Scripts notice the design in three places:
+//! `pairs(_G)` lists only the current use's own globals, a library or prelude table is empty to
+//! `next`/`rawget`/`rawlen` (use `pairs`, indexing and `#`), and `setmetatable(_G, ...)` fails (the environment's
+//! metatable is protected).
 //!
 //! **`Scrub`** keeps one ordinary global table and, on reset, deletes the globals added since creation (the Go
 //! guide's behaviour). Reassigned globals and changes inside library or prelude tables survive.
 //!
 //! **`None`** does nothing between uses.
 //!
-//! With [`EngineConfig::verify_reset`](pool_core::EngineConfig::verify_reset) (the default), a reset also checks a cheap fingerprint and fails with an
-//! `internal` error on a mismatch, so that the pool discards the instance. Strict: the prelude's own environment
-//! is still empty, every read-only view of a library or prelude global is still empty (no raw field), the string
-//! metatable's `__index` is still the real `string` library and its `__metatable` still `false`, the
-//! environments' metatable still reads from the baseline, and the prelude's environment still points at the use
+//! With [`EngineConfig::verify_reset`](pool_core::EngineConfig::verify_reset) (the default), a reset also checks a
+//! cheap fingerprint and fails with an `internal` error on a mismatch, so that the pool discards the instance. Strict:
+//! the prelude's own environment is still empty, every read-only view of a library or prelude global is still empty (no
+//! raw field), the string metatable's `__index` is still the real `string` library and its `__metatable` still `false`,
+//! the environments' metatable still reads from the baseline, and the prelude's environment still points at the use
 //! that just ended (the baseline itself is reachable only through that protected metatable). The strict reset
 //! and its verification are made from the host, without running Lua code (the reseed calls Lua's own C function):
 //! 0.7-0.8 us in release on an unused instance, where a whole pooled request of the JSON handler takes 3.3-3.4 us

@@ -1,16 +1,16 @@
 //! The time and stack limits, enforced by one instruction-count hook per instance, and the memory limit given
 //! to Lua's allocator.
 //!
-//! From [`EngineConfig::limits`](pool_core::EngineConfig::limits); an instance that hit any of them reports [`ScriptEngine::is_broken`](pool_core::ScriptEngine::is_broken) and
-//! refuses further use.
+//! From [`EngineConfig::limits`](pool_core::EngineConfig::limits); an instance that hit any of them reports
+//! [`ScriptEngine::is_broken`](pool_core::ScriptEngine::is_broken) and refuses further use.
 //! - **timeout**: an instruction-count hook (every 1000 instructions, in every coroutine) compares the clock with
 //!   the deadline. When it passes, the hook raises an error and re-installs itself to raise again on *every*
 //!   instruction until the call returns, so `while true do pcall(function() while true do end end) end` still
-//!   ends with `timeout`. The deadline also covers converting the result and pattern matching (see the sandbox).
-//!   A single call into a C function cannot be interrupted: the library loops that a number chooses run in
-//!   pieces (see the sandbox), and the other library functions do work linear in the size of their arguments,
-//!   which `memory_mb` bounds. One instruction can still take long (comparing two 16 MiB strings of NUL bytes
-//!   calls `strcoll` once per byte), so a call that returns after its deadline ends with `timeout` too.
+//!   ends with `timeout`. The deadline also covers converting the result and pattern matching (see
+//!   [`sandbox`](crate::sandbox)). A single call into a C function cannot be interrupted: the library loops that a
+//!   number chooses run in pieces (see the sandbox), and the other library functions do work linear in the size of
+//!   their arguments, which `memory_mb` bounds. One instruction can still take long (comparing two 16 MiB strings of
+//!   NUL bytes calls `strcoll` once per byte), so a call that returns after its deadline ends with `timeout` too.
 //! - **memory_mb**: mlua's allocator limit for the whole state, set to 7/8 of `memory_mb`: the remaining eighth
 //!   is an allowance for the system allocator's own overhead on Lua's many small blocks (8-16 bytes on a 56-byte
 //!   table or a short string). Over the hostile memory cases of `vmpool-tests` the process's resident peak is

@@ -35,10 +35,10 @@
 //!   and stops at the deadline (a step over a character class counts as long as the class); `gsub` output is
 //!   also bounded by `memory_mb`, together with the Lua heap and the output held by the `gsub` calls it is nested
 //!   in, and checked as a replacement grows; `gsub` calls whose replacement function calls `gsub` again nest at
-//!   most 32 deep (they recurse on the native stack) before ending with `stack`. Plain searches (`find(s, p, init, true)`, or a pattern without special characters) run a
-//!   linear-time search. A memory or stack error raised inside these functions (by a replacement function or
-//!   table, a capture, or `gsub`'s output bound) ends the call with `memory` or `stack` even if the script
-//!   catches it;
+//!   most 32 deep (they recurse on the native stack) before ending with `stack`. Plain searches
+//!   (`find(s, p, init, true)`, or a pattern without special characters) run a linear-time search. A memory or stack
+//!   error raised inside these functions (by a replacement function or table, a capture, or `gsub`'s output bound) ends
+//!   the call with `memory` or `stack` even if the script catches it;
 //! - the shared string metatable is hidden (`getmetatable("")` is `false`), so scripts cannot change the
 //!   methods of strings;
 //! - the host-side global table of the state is emptied (and dropped from the registry's table of loaded

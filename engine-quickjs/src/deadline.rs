@@ -25,12 +25,12 @@
 //! `RangeError` (module `arrays`; a `length` getter runs once more than it otherwise would).
 //!
 //! # The stack limit
-//! `limits.stack_kb` is the runtime's stack limit; deep recursion ends with kind `stack` instead of overflowing the native
-//! stack. QuickJS ignores limits above 16 MiB, so [`QuickJsEngine::new`](crate::QuickJsEngine::new) rejects a larger `stack_kb`. The thread
-//! running the instance needs that much stack plus some margin (Rust threads get 2 MiB by default).
-//! QuickJS's stack overflow error is an ordinary, catchable `RangeError`; so that a script cannot catch it and
-//! recurse on, the interrupt handler (polled every few thousand function calls and loop iterations) also
-//! measures the native stack: when it runs deeper than `stack_kb` below the point where the host last entered
+//! `limits.stack_kb` is the runtime's stack limit; deep recursion ends with kind `stack` instead of overflowing
+//! the native stack. QuickJS ignores limits above 16 MiB, so [`QuickJsEngine::new`](crate::QuickJsEngine::new)
+//! rejects a larger `stack_kb`. The thread running the instance needs that much stack plus some margin (Rust threads
+//! get 2 MiB by default). QuickJS's stack overflow error is an ordinary, catchable `RangeError`; so that a script
+//! cannot catch it and recurse on, the interrupt handler (polled every few thousand function calls and loop iterations)
+//! also measures the native stack: when it runs deeper than `stack_kb` below the point where the host last entered
 //! QuickJS, the script is at the limit, and from then on the handler interrupts until the operation returns,
 //! which then fails with kind `stack` whatever the script did with the errors. A script that catches one stack
 //! overflow and unwinds before the handler is next polled is not detected (it finishes normally).

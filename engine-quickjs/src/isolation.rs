@@ -2,7 +2,8 @@
 //! fingerprint scripts of [`pool_core::js`], the pinned error settings and the secure `Math.random`), and what
 //! each policy covers.
 //!
-//! [`Isolation::Strict`](pool_core::Isolation::Strict) (the default) is built from the shared scripts in [`pool_core::js`]:
+//! [`Isolation::Strict`](pool_core::Isolation::Strict) (the default) is built from the shared scripts in
+//! [`pool_core::js`]:
 //! - At creation, after the prelude, the lockdown freezes every object reachable from the global object (the
 //!   built-ins, their prototypes, the hidden intrinsics such as `%IteratorPrototype%`, the generator and async
 //!   function prototypes and `%TypedArray%`, and the prelude's global objects and functions) and makes every
@@ -67,9 +68,9 @@
 //! creation time is the lockdown's walk over ~640 objects and ~2,000 properties in interpreted JavaScript.
 //! rquickjs can neither snapshot nor clone a context, so every instance pays it.
 //!
-//! [`Isolation::Scrub`](pool_core::Isolation::Scrub) only runs the scrub: globals added since creation are deleted; built-ins and prototypes are
-//! not protected. [`Isolation::None`](pool_core::Isolation::None) does not reset at all, and evaluates request source as a global script (its
-//! `let` declarations persist, as in any script).
+//! [`Isolation::Scrub`](pool_core::Isolation::Scrub) only runs the scrub: globals added since creation are deleted;
+//! built-ins and prototypes are not protected. [`Isolation::None`](pool_core::Isolation::None) does not reset at all,
+//! and evaluates request source as a global script (its `let` declarations persist, as in any script).
 //!
 //! With `verify_reset` (the default), every reset ends by comparing a fingerprint with the baseline taken at
 //! creation: the global object's prototype and extensibility and, under scrub, its keys (names and order) and the
