@@ -4,6 +4,35 @@
 //! differs. In Boa a closure keeps its whole scope, its compiled code and the source text of the script that made
 //! it alive, so the scripts' closures cost an idle instance about 45 KiB each; here the baseline is a list of keys
 //! and a few object handles.
+//!
+//! # The policies
+//! The policies do what pool-core's shared JavaScript ([`pool_core::js`]) describes, in native code with the same
+//! semantics and messages: the lockdown (strict; module [`lockdown`](crate::lockdown)), the scrub (strict, scrub)
+//! and the fingerprint (`verify_reset`; this module). Request source given to `eval` is evaluated as the original
+//! `eval` called indirectly would evaluate it, so its `let`/`const`/`class` declarations stay local to that
+//! evaluation and its `var` and function declarations become deletable global properties (source without the
+//! latter runs as one block of a script, which means the same; see [`budget`](crate::budget)).
+//! - `Strict`: at creation, after the prelude, every object reachable from the global object and the hidden
+//!   intrinsics are frozen (before the prelude, the commonly overridden properties of the built-in prototypes,
+//!   every own name of `Object.prototype` plus `name`, `message`, `push`, `concat`, `bind` and
+//!   `Symbol.iterator`, become accessors, so `obj.toString = f` or `err.message = m` still work on new objects;
+//!   before and not after the prelude because of a Boa bug, see module `lockdown`, so the prelude's own
+//!   prototypes keep plain properties; assigning another inherited built-in name such as `arr.map = f` fails as
+//!   on any frozen prototype, while `Object.defineProperty` works), and the baseline globals (including the
+//!   prelude's functions) become non-writable and non-configurable. A reset drops pending promise jobs, deletes
+//!   the globals added since creation and restores the global object's prototype. Not covered: state that is not
+//!   reachable from the global object — the prelude's top-level `let`/`const`/`class` bindings and variables its
+//!   functions close over, the contents of `Map`/`Set`/typed arrays held by the prelude, the `Symbol.for`
+//!   registry, and the interned-string table.
+//! - `Scrub`: the reset drops pending jobs and deletes the globals added since creation; built-ins and prototypes
+//!   stay mutable, so `Object.prototype.x = 1` survives (with `verify_reset` the fingerprint sees the changed key
+//!   count of the core built-ins and fails the reset). Reassigning a baseline global (`handle = f`,
+//!   `JSON.parse = f`) is neither undone nor detected under scrub.
+//! - `None`: no reset, no verification. `let`/`const` in `eval`'d source stay local to that evaluation under
+//!   every policy; `var` and assignments to undeclared names persist under `None`.
+//!
+//! With `verify_reset` (strict and scrub) the reset compares the fingerprint taken at creation and fails with
+//! `internal` on a mismatch, so the pool discards the instance.
 
 use boa_engine::object::IntegrityLevel;
 use boa_engine::property::PropertyKey;

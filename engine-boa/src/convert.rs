@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use boa_engine::object::builtins::JsArray;
+use boa_engine::vm::RuntimeLimits;
 use boa_engine::{Context, JsError, JsObject, JsString, JsValue, JsVariant, js_string};
-use pool_core::Value;
+use pool_core::{EngineConfig, ErrorKind, ScriptError, Value};
 
 use crate::CountingAllocator;
 
@@ -32,6 +33,42 @@ pub enum Fail {
     TooLarge,
     /// The value does not fit what is left of the instance's memory limit ([`ToJs::within`]).
     Memory,
+}
+
+impl Fail {
+    /// The error of an operation whose conversion failed so, under `config` and Boa's `limits`: script code that
+    /// threw is a `conversion` error, a runtime limit it hit is that limit's error.
+    pub fn into_error(
+        self,
+        context: &mut Context,
+        limits: &RuntimeLimits,
+        config: &EngineConfig,
+    ) -> ScriptError {
+        match self {
+            Fail::Conversion(m) => {
+                ScriptError::new(ErrorKind::Conversion, format!("cannot convert: {m}"))
+            }
+            Fail::TooLarge | Fail::Memory => ScriptError::new(
+                ErrorKind::Memory,
+                format!(
+                    "cannot convert: the value does not fit the memory limit of {} MiB",
+                    config.limits.memory_mb
+                ),
+            ),
+            Fail::Deadline => ScriptError::timeout(config.limits.timeout),
+            Fail::Js(e) => {
+                let e = crate::errors::classify(e, context, limits, config, false);
+                if e.kind() == ErrorKind::Exception {
+                    ScriptError::new(
+                        ErrorKind::Conversion,
+                        format!("cannot convert: script code threw: {}", e.message()),
+                    )
+                } else {
+                    e
+                }
+            }
+        }
+    }
 }
 
 /// Host values into Boa values.
@@ -310,12 +347,12 @@ impl<'a> FromJs<'a> {
             });
         }
         if self.lenient
-            && let Some(kind) = crate::error_name(object, context)
+            && let Some(kind) = crate::errors::error_name(object, context)
         {
             // `name: message`, as `String(error)` gives (an error has no own enumerable properties to show),
             // from data properties only: no getter runs.
             let text = |key| {
-                crate::data_property(object, key)
+                crate::errors::data_property(object, key)
                     .and_then(|v| v.as_string().map(|s| s.to_std_string_escaped()))
                     .unwrap_or_default()
             };

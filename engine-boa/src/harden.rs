@@ -10,8 +10,8 @@
 //!   `Error.prototype.toString`, `RegExp.prototype.toString`): each wrapper counts its nesting on the thread and,
 //!   at Boa's recursion limit, ends the operation with Boa's own (uncatchable) recursion error, kind `stack`.
 //! - Chains of proxies and bound functions (`Proxy`, `Proxy.revocable`, `Function.prototype.bind`): longer than
-//!   [`LIMIT`] is a `RangeError`. `JSON.stringify` and `Array.prototype.flat`: nesting deeper than [`LIMIT`] is a
-//!   `RangeError`.
+//!   `LIMIT` (1000) is a `RangeError`. `JSON.stringify` and `Array.prototype.flat`: nesting deeper than `LIMIT`
+//!   is a `RangeError`.
 //! - One call that allocates in proportion to its arguments (`String.prototype.repeat`/`padStart`/`padEnd`,
 //!   `Array.prototype.fill`/`join`, `Array.from` of an array-like): refused with a `RangeError` past what the
 //!   instance has left under its memory limit (and never more than the limit); the refusal is recorded for the
@@ -136,8 +136,7 @@ pub(crate) fn install(context: &mut Context, max_bytes: f64) -> JsResult<()> {
     // flat(depth) recurses natively up to `depth` levels.
     wrap(&array_proto, "flat", 0, flat_wrapper, is_array, context)?;
 
-    // Sorting that an inconsistent comparator cannot make fail.
-    crate::sort::install(context, max_bytes)
+    Ok(())
 }
 
 /// A wrapper's native function: `this`, the arguments, and its captures (the original and `T`).
@@ -236,7 +235,7 @@ fn limited(what: &str) -> JsError {
 
 /// The most one call may allocate now: what is left under the limit, and never more than the limit.
 fn allowed(max_bytes: f64) -> f64 {
-    crate::room().min(max_bytes)
+    crate::meter::room().min(max_bytes)
 }
 
 /// `Ok` when one call may allocate `bytes`; otherwise records the refusal of `what` for the operation and

@@ -1,6 +1,6 @@
 //! [`CountingAllocator`]: a global allocator that counts, per thread, the bytes allocated minus the bytes freed.
 //! Boa keeps no account of its heap; a Boa instance does all its work on one thread, so the adapter measures an
-//! instance by the count of its thread during each operation (see the crate docs, "Limits").
+//! instance by the count of its thread during each operation (see [`meter`](crate::meter)).
 //!
 //! This module is the crate's only `unsafe` code: `GlobalAlloc` is an `unsafe trait`. The wrapper adds no memory
 //! handling of its own: every block comes from the wrapped allocator and goes back to it unchanged; the wrapper
@@ -27,7 +27,7 @@ static PARKED: AtomicUsize = AtomicUsize::new(0);
 
 /// A global allocator that forwards to `A` (by default the system allocator) and counts, per thread, the bytes
 /// allocated minus the bytes freed. With it installed, `BoaEngine` enforces `limits.memory_mb` and reports
-/// `memory_usage` (see the crate docs, "Limits"); without it Boa has no heap limit.
+/// `memory_usage` (see [`meter`](crate::meter)); without it Boa has no heap limit.
 ///
 /// A library cannot choose the global allocator; install it once in the binary:
 /// ```
@@ -72,7 +72,7 @@ impl CountingAllocator<System> {
         NET.try_with(Cell::get).unwrap_or(0)
     }
 
-    /// Threads that an allocation past their cap has parked for good (see the crate docs, "Limits").
+    /// Threads that an allocation past their cap has parked for good (see [`meter`](crate::meter)).
     pub fn parked_threads() -> usize {
         PARKED.load(Ordering::Relaxed)
     }

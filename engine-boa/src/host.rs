@@ -174,7 +174,7 @@ impl HostLink {
         value: &pool_core::Value,
         context: &mut Context,
     ) -> JsResult<JsValue> {
-        let meter = crate::ACTIVE_METER.get();
+        let meter = crate::meter::active();
         let mut room = |bytes: usize| meter.is_none_or(|m| m.fits(bytes));
         match ToJs::within(&mut room).value(value, context, 0) {
             Ok(value) => Ok(value),
@@ -408,7 +408,7 @@ pub(crate) fn load_modules(
         };
         let (kind, value): (&str, JsValue) = match module.source() {
             ModuleSource::JavaScript(source) => {
-                crate::check_source(source, usize::MAX)
+                crate::source::check_source(source, usize::MAX)
                     .map_err(|e| named(ModuleError::Source(e)))?;
                 let text = format!("{MODULE_PREFIX}{source}{MODULE_SUFFIX}");
                 let file = format!("module:{name}");

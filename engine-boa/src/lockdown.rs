@@ -1,7 +1,7 @@
 //! Strict isolation's lockdown in native code: what pool-core's [`LOCKDOWN`](pool_core::js::LOCKDOWN) script
 //! does, step for step, with the same result on the built-ins (the tests audit it from JavaScript), except that
 //! the override accessors are installed on the built-in prototypes before the prelude runs
-//! ([`avoid_override_mistake`], which says why) and the prelude's own prototypes get none.
+//! (`avoid_override_mistake`, whose doc says why) and the prelude's own prototypes get none.
 //!
 //! Boa's interpreter runs that script's walk over every reachable object and property in about 17 ms and leaves
 //! megabytes of property descriptors behind; here it takes about 1.5 ms (a strict instance is created in 2.0 ms,

@@ -1,4 +1,16 @@
-//! Conversion between [`Value`](pool_core::Value) (JSON) and Lua values.
+//! Conversion between [`Value`] (JSON) and Lua values.
+//!
+//! nil is `null`; integers are integers; a float with an integral value within +-2^53 becomes an integer (so
+//! `4/2` is `2`), NaN and infinities become `null`, other floats stay floats. A table whose keys are exactly
+//! `1..n` (n >= 1) is an array; any other table is an object whose keys are strings, or integers written in
+//! decimal; an empty table is `{}`. Tables are read raw, except that a `__pairs` metamethod is honoured (and
+//! runs under the deadline); `__index` is not consulted. Functions, coroutines, userdata, strings that are not
+//! UTF-8, other key types, cyclic tables, nesting deeper than 128 and a `__pairs` that fails are `conversion`
+//! errors. So is a result larger than `memory_mb` once converted (96 bytes per table entry plus each string's
+//! length, counted every time a string or table is reached, so a table of many references to one long string
+//! counts them all); converting also stops at the deadline. In the other direction, `null` is nil (a `null` array
+//! element leaves a hole), numbers that fit `i64` are integers, other numbers floats.
+//!
 
 use pool_core::engine::number_value as number;
 use std::ffi::c_void;

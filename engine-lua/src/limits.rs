@@ -1,10 +1,44 @@
-//! The time and stack limits, enforced by one instruction-count hook per instance.
+//! The time and stack limits, enforced by one instruction-count hook per instance, and the memory limit given
+//! to Lua's allocator.
+//!
+//! From [`EngineConfig::limits`](pool_core::EngineConfig::limits); an instance that hit any of them reports
+//! [`ScriptEngine::is_broken`](pool_core::ScriptEngine::is_broken) and refuses further use.
+//! - **timeout**: an instruction-count hook (every 1000 instructions, in every coroutine) compares the clock with
+//!   the deadline. When it passes, the hook raises an error and re-installs itself to raise again on *every*
+//!   instruction until the call returns, so `while true do pcall(function() while true do end end) end` still
+//!   ends with `timeout`. The deadline also covers converting the result and pattern matching (see
+//!   [`sandbox`](crate::sandbox)). A single call into a C function cannot be interrupted: the library loops that a
+//!   number chooses run in pieces (see the sandbox), and the other library functions do work linear in the size of
+//!   their arguments, which `memory_mb` bounds. One instruction can still take long (comparing two 16 MiB strings of
+//!   NUL bytes calls `strcoll` once per byte), so a call that returns after its deadline ends with `timeout` too.
+//! - **memory_mb**: mlua's allocator limit for the whole state, set to 7/8 of `memory_mb`: the remaining eighth
+//!   is an allowance for the system allocator's own overhead on Lua's many small blocks (8-16 bytes on a 56-byte
+//!   table or a short string). Over the hostile memory cases of `vmpool-tests` the process's resident peak is
+//!   1.37x `memory_mb` (1.53x without the allowance): small-block overhead, plus memory the system allocator
+//!   keeps after an earlier instance is dropped. The host writes arguments and each new environment into the
+//!   state with the limit lifted only while that provably cannot pass it (the state then holds well under half
+//!   of it, and no Lua code runs meanwhile), which saves a protected call per table field. A script that
+//!   catches the allocation error with `pcall`, `xpcall`, `coroutine.resume`, `coroutine.close` or `load` gets
+//!   it raised again, and the failure is recorded, so the call ends with `memory` either way.
+//! - **stack_kb**: Lua keeps its call stack on the heap and never recurses natively for Lua-to-Lua calls, so a
+//!   native stack overflow cannot happen (nested C calls stop at Lua's limit of 200 with "C stack overflow").
+//!   `stack_kb` becomes a maximum call depth of `stack_kb * 1024 / 128` frames (128 bytes being roughly one
+//!   frame's `CallInfo` plus its stack slots), at least 16; the hook checks it with the deadline, so a recursion
+//!   can overshoot by the frames made in 1000 instructions before it ends with `stack`. Lua's own "stack
+//!   overflow" (a million stack slots) and "C stack overflow" also end with `stack`, even if caught by `pcall`.
+//!
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mlua::{HookTriggers, Lua, Table, Value, VmState};
+
+/// `memory_mb` bounds what the state costs the process, not only what Lua counts: the system allocator adds
+/// 8 to 16 bytes to every block, and most of Lua's blocks are small (a table is 56 bytes, a short string 25
+/// plus its length), so a heap of small objects takes 15-30% more resident memory than Lua counts. Lua's own
+/// limit is therefore `memory_mb` less this fraction of it (1/8).
+pub(crate) const ALLOCATOR_OVERHEAD_DIVISOR: usize = 8;
 
 /// Instructions between two checks of the deadline and the call depth.
 pub(crate) const HOOK_INSTRUCTIONS: u32 = 1000;

@@ -2,7 +2,8 @@
 //! allocator), wrapped to count the blocks QuickJS holds and to refuse those that would take it past the memory
 //! limit ([`Heap`]).
 //!
-//! This is the crate's only `unsafe` code, and it exists because QuickJS's own memory limit fails an allocation
+//! This module and `stop` (the interrupt handler's stack limit) are the crate's only `unsafe` code; this one
+//! exists because QuickJS's own memory limit fails an allocation
 //! with an ordinary exception that a script can catch, and tells the host nothing: to learn that the limit was
 //! hit, the host has to be the allocator, and rquickjs's `Allocator` trait is an `unsafe trait` with `unsafe`
 //! methods. The wrapper adds no memory handling of its own: every block comes from `RustAllocator` and goes back

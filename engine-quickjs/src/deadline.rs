@@ -1,5 +1,40 @@
 //! The state behind the runtime's interrupt handler: the wall-clock deadline of the current operation, and the
 //! limit (time, stack, memory) that a script ran into during it.
+//!
+//! # The time limit
+//! `limits.timeout` is wall clock per `eval`, `call` or `reset`, including the promise jobs run afterwards and the
+//! conversion of the result. Enforced by the runtime's interrupt handler, which keeps saying "interrupt" until
+//! the operation has returned, so a script cannot catch the interruption and carry on. Error kind `timeout`.
+//! QuickJS drops any exception raised while it builds an error's stack, the interruption included, and runs
+//! script code there only through `Error.prepareStackTrace` and `Error.stackTraceLimit` (quickjs-ng's
+//! V8-style settings): both are read-only (`undefined` and 10) under every isolation policy, so that a script
+//! cannot install a looping hook that escapes the time limit.
+//!
+//! QuickJS turns an exception thrown inside a promise executor, a `Promise.try` callback or the iteration of
+//! `Promise.all`/`allSettled`/`any`/`race` into a rejected promise, and the uncatchable interruption is no
+//! exception to that: a built-in that loops natively over calls that each make such a promise
+//! (`Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1)`) would loop for
+//! ever, each interruption swallowed in an executor. So when the handler interrupts, it also lowers the
+//! runtime's stack limit to one byte: every later JavaScript call fails at once, the loop's included, and the
+//! operation ends (module `stop`; the instance is discarded anyway).
+//!
+//! Some `Array.prototype` methods loop natively over an array-like's `length` without calling script code or
+//! polling the handler (`join`, `reverse`, `flat`, `copyWithin`, `shift`, `unshift`, `splice`, `concat` of a
+//! spreadable array-like, `sort`, ...): on `{ length: 2 ** 53 - 1 }` they would never return. A real array
+//! cannot be longer than `memory_mb` / 16 elements, so these methods refuse a longer receiver with a
+//! `RangeError` (module `arrays`; a `length` getter runs once more than it otherwise would).
+//!
+//! # The stack limit
+//! `limits.stack_kb` is the runtime's stack limit; deep recursion ends with kind `stack` instead of overflowing
+//! the native stack. QuickJS ignores limits above 16 MiB, so [`QuickJsEngine::new`](crate::QuickJsEngine::new)
+//! rejects a larger `stack_kb`. The thread running the instance needs that much stack plus some margin (Rust threads
+//! get 2 MiB by default). QuickJS's stack overflow error is an ordinary, catchable `RangeError`; so that a script
+//! cannot catch it and recurse on, the interrupt handler (polled every few thousand function calls and loop iterations)
+//! also measures the native stack: when it runs deeper than `stack_kb` below the point where the host last entered
+//! QuickJS, the script is at the limit, and from then on the handler interrupts until the operation returns,
+//! which then fails with kind `stack` whatever the script did with the errors. A script that catches one stack
+//! overflow and unwinds before the handler is next polled is not detected (it finishes normally).
+//!
 
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -1,11 +1,32 @@
 //! The accounting behind the memory limit: how many bytes QuickJS holds from its allocator
-//! ([`crate::alloc::LimitedAllocator`]), which allocations to refuse, and whether one was refused.
+//! (`LimitedAllocator`, module `alloc`), which allocations to refuse, and whether one was refused.
 //!
 //! QuickJS turns a failed allocation into an ordinary, catchable `InternalError: out of memory` (or a `null` when
 //! even that cannot be allocated). So the allocator, not QuickJS, enforces the limit, and a refusal is also
-//! recorded where the interrupt handler sees it ([`Tripped::Memory`]): from then on the handler interrupts the
+//! recorded where the interrupt handler sees it (`Tripped::Memory`): from then on the handler interrupts the
 //! operation (uncatchably) until it returns, and the operation fails with kind `memory` whatever the script did
 //! with the error.
+//!
+//! # The memory limit
+//! `limits.memory_mb` is enforced by the runtime's allocator, over the whole instance (built-ins, prelude and request
+//! data). Kind `memory`. QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS's
+//! own memory limit tells nobody but the script, so it is not used: every runtime allocates through a wrapper
+//! around rquickjs's `RustAllocator` (module `alloc`, see [Unsafe code](crate#unsafe-code)) that counts the usable
+//! size of every block QuickJS holds and refuses an allocation, or the growth of a reallocation, that would take
+//! the count past the limit. A refusal is recorded where the interrupt handler sees it: as for the time limit,
+//! the handler then interrupts (uncatchably) until the operation returns, and the operation fails with kind
+//! `memory` whatever the script did with the error, even when it caught the error and returned normally (the
+//! interruption comes at the handler's next poll, every few thousand function calls and loop iterations). A
+//! refusal during creation (the prelude, the lockdown, or building the context) fails the creation, and an
+//! instance that ever had an allocation refused reports itself broken. Once an operation has hit a limit, the
+//! allocator allows a reserve past the limit (1 MiB or 1/16 of the limit, whichever is larger, at most half the
+//! limit): half of it at the first refusal, so that QuickJS can allocate its out-of-memory error, and the rest
+//! when the interrupt handler interrupts, so that the interruption's error object can be allocated even when
+//! the script filled the first half (otherwise QuickJS throws `null`, which a script can catch). So the heap
+//! stays within 1.5 times the limit. The limit counts QuickJS's 4 KiB arena pages whole (free slots included),
+//! so it counts more than [`memory_usage`](pool_core::ScriptEngine::memory_usage) reports, which is still
+//! QuickJS's own estimate of what its objects use (231 KB for an idle strict instance, against 368 KB counted by the
+//! allocator: [`QuickJsVm::heap_bytes`](crate::QuickJsVm::heap_bytes)).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

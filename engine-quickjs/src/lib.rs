@@ -38,151 +38,27 @@
 //! `call` calls a global function: a property of the global object, or else a top-level `function`, `let` or
 //! `const` binding of the prelude (so `const handle = (input) => ...` works too).
 //!
-//! # Limits
-//! From [`pool_core::Limits`], per instance:
-//! - `timeout`: wall clock per `eval`, `call` or `reset`, including the promise jobs run afterwards and the
-//!   conversion of the result. Enforced by the runtime's interrupt handler, which keeps saying "interrupt" until
-//!   the operation has returned, so a script cannot catch the interruption and carry on. Error kind `timeout`.
-//!   QuickJS drops any exception raised while it builds an error's stack, the interruption included, and runs
-//!   script code there only through `Error.prepareStackTrace` and `Error.stackTraceLimit` (quickjs-ng's
-//!   V8-style settings): both are read-only (`undefined` and 10) under every isolation policy, so that a script
-//!   cannot install a looping hook that escapes the time limit.
-//!
-//!   QuickJS turns an exception thrown inside a promise executor, a `Promise.try` callback or the iteration of
-//!   `Promise.all`/`allSettled`/`any`/`race` into a rejected promise, and the uncatchable interruption is no
-//!   exception to that: a built-in that loops natively over calls that each make such a promise
-//!   (`Iterator.prototype.includes.call({ next: () => new Promise(() => { for (;;) {} }) }, 1)`) would loop for
-//!   ever, each interruption swallowed in an executor. So when the handler interrupts, it also lowers the
-//!   runtime's stack limit to one byte: every later JavaScript call fails at once, the loop's included, and the
-//!   operation ends (module `stop`; the instance is discarded anyway).
-//!
-//!   Some `Array.prototype` methods loop natively over an array-like's `length` without calling script code or
-//!   polling the handler (`join`, `reverse`, `flat`, `copyWithin`, `shift`, `unshift`, `splice`, `concat` of a
-//!   spreadable array-like, `sort`, ...): on `{ length: 2 ** 53 - 1 }` they would never return. A real array
-//!   cannot be longer than `memory_mb` / 16 elements, so these methods refuse a longer receiver with a
-//!   `RangeError` (module `arrays`; a `length` getter runs once more than it otherwise would).
-//! - `memory_mb`: enforced by the runtime's allocator, over the whole instance (built-ins, prelude and request
-//!   data). Kind `memory`. QuickJS's out-of-memory error is an ordinary, catchable `InternalError`, and QuickJS's
-//!   own memory limit tells nobody but the script, so it is not used: every runtime allocates through a wrapper
-//!   around rquickjs's `RustAllocator` (module `alloc`, see [Unsafe code](#unsafe-code)) that counts the usable
-//!   size of every block QuickJS holds and refuses an allocation, or the growth of a reallocation, that would take
-//!   the count past the limit. A refusal is recorded where the interrupt handler sees it: as for the time limit,
-//!   the handler then interrupts (uncatchably) until the operation returns, and the operation fails with kind
-//!   `memory` whatever the script did with the error, even when it caught the error and returned normally (the
-//!   interruption comes at the handler's next poll, every few thousand function calls and loop iterations). A
-//!   refusal during creation (the prelude, the lockdown, or building the context) fails the creation, and an
-//!   instance that ever had an allocation refused reports itself broken. Once an operation has hit a limit, the
-//!   allocator allows a reserve past the limit (1 MiB or 1/16 of the limit, whichever is larger, at most half the
-//!   limit): half of it at the first refusal, so that QuickJS can allocate its out-of-memory error, and the rest
-//!   when the interrupt handler interrupts, so that the interruption's error object can be allocated even when
-//!   the script filled the first half (otherwise QuickJS throws `null`, which a script can catch). So the heap
-//!   stays within 1.5 times the limit. The limit counts QuickJS's 4 KiB arena pages whole (free slots included),
-//!   so it counts more than [`memory_usage`](pool_core::ScriptEngine::memory_usage) reports, which is still
-//!   QuickJS's own estimate of what its objects use (231 KB for an idle strict instance, against 368 KB counted by the
-//!   allocator: [`QuickJsVm::heap_bytes`]).
-//! - `stack_kb`: the runtime's stack limit; deep recursion ends with kind `stack` instead of overflowing the native
-//!   stack. QuickJS ignores limits above 16 MiB, so [`QuickJsEngine::new`] rejects a larger `stack_kb`. The thread
-//!   running the instance needs that much stack plus some margin (Rust threads get 2 MiB by default).
-//!   QuickJS's stack overflow error is an ordinary, catchable `RangeError`; so that a script cannot catch it and
-//!   recurse on, the interrupt handler (polled every few thousand function calls and loop iterations) also
-//!   measures the native stack: when it runs deeper than `stack_kb` below the point where the host last entered
-//!   QuickJS, the script is at the limit, and from then on the handler interrupts until the operation returns,
-//!   which then fails with kind `stack` whatever the script did with the errors. A script that catches one stack
-//!   overflow and unwinds before the handler is next polled is not detected (it finishes normally).
+//! # Limits and isolation
+//! | what | how | error kind | details |
+//! | --- | --- | --- | --- |
+//! | `limits.timeout` | wall clock per `eval`, `call` or `reset` (jobs and conversion included), enforced by the interrupt handler, which keeps interrupting until the operation returns; native array loops bounded by `memory_mb` / 16 elements | `timeout` | [`deadline`] |
+//! | `limits.memory_mb` | the runtime's allocator counts every block QuickJS holds and refuses one past the limit; the handler then interrupts until the operation returns | `memory` | [`heap`] |
+//! | `limits.stack_kb` | the runtime's stack limit (at most [`MAX_STACK_KB`]), and the handler measures the native stack so that a caught overflow still ends the operation | `stack` | [`deadline`] |
+//! | `Isolation::Strict` | the lockdown freezes everything reachable from the global object after the prelude; the reset deletes added globals; `Math.random` is a CSPRNG | `exception` for a refused write | [`isolation`] |
+//! | `Isolation::Scrub` | the reset deletes the globals added since creation | | [`isolation`] |
+//! | `verify_reset` | the reset compares a fingerprint with the baseline taken at creation | `internal` | [`isolation`] |
 //!
 //! After a `timeout`, `memory`, `stack` or `internal` error the instance reports
 //! [`is_broken`](pool_core::ScriptEngine::is_broken), and the pool discards it.
 //!
-//! # Isolation
-//! [`Isolation::Strict`] (the default) is built from the shared scripts in [`pool_core::js`]:
-//! - At creation, after the prelude, the lockdown freezes every object reachable from the global object (the
-//!   built-ins, their prototypes, the hidden intrinsics such as `%IteratorPrototype%`, the generator and async
-//!   function prototypes and `%TypedArray%`, and the prelude's global objects and functions) and makes every
-//!   global that exists at that point non-writable and non-configurable (so the prelude's handlers cannot be
-//!   reassigned). QuickJS creates most built-in functions lazily, on first access; the lockdown creates all of
-//!   them so that they are frozen too (one created later would not be).
-//! - The "override mistake" is avoided for the names most often assigned on ordinary objects: every own property
-//!   name of `Object.prototype` (`constructor`, `toString`, `valueOf`, `toLocaleString`, `hasOwnProperty`,
-//!   `isPrototypeOf`, `propertyIsEnumerable`, `__defineGetter__`, `__defineSetter__`, `__lookupGetter__`,
-//!   `__lookupSetter__`), plus `name`, `message`, `push`, `concat`, `bind` and `Symbol.iterator`. On every
-//!   built-in prototype these are accessors whose setter defines an own property on the receiver, so
-//!   `obj.toString = f`, `obj.constructor = X`, `e.message = 'x'` on an error, `Foo.prototype.toString = f` and
-//!   `Child.prototype.constructor = Child` work (assigning on the built-in itself throws a `TypeError`).
-//!   Assigning any other name that a built-in prototype defines, on an object that inherits it (`arr.map = f`,
-//!   `map.get = f`, `fn.call = f`), fails as on any frozen prototype: silently in sloppy code, with a
-//!   `TypeError` in strict code. `Object.defineProperty`, object literals and class members still create such
-//!   properties. (Reading one of the listed names through `Reflect.get` with a receiver that is not below the
-//!   prototype holding it can return the value of another built-in prototype on the receiver's chain.)
-//! - Request source runs through the original `eval`, called indirectly: its `let`, `const` and `class`
-//!   declarations stay local to that evaluation, and its `var` and function declarations become deletable globals.
-//! - Promise jobs run after every `eval` and `call`, under the same deadline; if any are still queued at `reset`
-//!   (only possible after a limit was hit), the reset fails and the instance is discarded.
-//! - `reset` deletes the globals added since creation (string and symbol keyed) and restores the global object's
-//!   prototype; if a global cannot be deleted (defined non-configurable) or the global object was made
-//!   non-extensible, the reset fails and the pool discards the instance.
-//!
-//! - `Math.random` draws from `rand`'s thread-local cryptographically secure generator. QuickJS's own keeps
-//!   one xorshift64* state per context, seeded once from the clock; two of its numbers give the state back, and
-//!   with it the numbers of earlier and later uses.
-//! - An Error object among the built-ins that has no stack yet (`DOMException.prototype`) gets an own, constant
-//!   `stack` from the lockdown: QuickJS stores the stack of the first throw of such an object in an internal
-//!   slot, which would carry one use's function names to every later use.
-//!
-//! So no use can observe: globals added by another use, its declarations, changes to built-ins or prototypes
-//! (`Object.prototype.x = 1`, `Array.prototype.map = ...` and `JSON.parse = ...` have no effect, or throw in strict
-//! code), reassigned globals or handlers, its pending promise jobs, or its random numbers.
-//!
-//! Not covered, by design: state that is not reachable from the global object. That is the prelude's own mutable
-//! state: its top-level `let` and `class` bindings (a request can assign a prelude `let`, so use `const`), the
-//! variables its functions close over, and the contents of `Map`, `Set`, typed array or `Date` objects it holds
-//! (their internal slots cannot be frozen). Also the `Symbol.for` registry, and `FinalizationRegistry` callbacks,
-//! which run whenever the garbage collector gets to them. Prelude code that writes to its own global objects fails
-//! under strict isolation (they are frozen): keep per-request state in local variables.
-//!
-//! Cost, measured in release on a 2-core box with a one-function prelude (`memory_usage`; times are medians,
-//! creation varies by 2x with machine load):
-//!
-//! | isolation         | create       | idle instance | reset      | warm `call` |
-//! | ----------------- | ------------ | ------------- | ---------- | ----------- |
-//! | none              | ~0.09 ms     | 97 KB         | 0          | 3 us        |
-//! | scrub             | ~0.2 ms      | 111 KB        | 7 us       | 3 us        |
-//! | strict            | ~2.6-3.5 ms  | 231 KB        | 3.4 us     | 3 us        |
-//! | strict + verify   | ~2.7-3.5 ms  | 236 KB        | 3.6 us     | 3 us        |
-//!
-//! Where strict's extra ~135 KB goes: creating the ~460 lazily created built-in functions (~54 KB) and the three
-//! built-ins QuickJS compiles from bytecode on first use (`Array.fromAsync`, `Iterator.zip`,
-//! `Iterator.zipKeyed`, ~16 KB); giving each of the ~540 frozen objects a hidden class of its own (QuickJS
-//! cannot share a shape whose property flags changed, ~47 KB); the override-mistake accessors (~10 KB); the
-//! scrub's baseline (~7 KB). The first three are the price of freezing every built-in and do not depend on the
-//! scripts. `cargo run --release -p engine-quickjs --example memory_breakdown` prints QuickJS's own accounting by
-//! category after each step (a full GC after the set-up frees nothing: the set-up leaves no garbage). Most of the
-//! creation time is the lockdown's walk over ~640 objects and ~2,000 properties in interpreted JavaScript.
-//! rquickjs can neither snapshot nor clone a context, so every instance pays it.
-//!
-//! [`Isolation::Scrub`] only runs the scrub: globals added since creation are deleted; built-ins and prototypes are
-//! not protected. [`Isolation::None`] does not reset at all, and evaluates request source as a global script (its
-//! `let` declarations persist, as in any script).
-//!
-//! With `verify_reset` (the default), every reset ends by comparing a fingerprint with the baseline taken at
-//! creation: the global object's prototype and extensibility and, under scrub, its keys (names and order) and the
-//! number of keys of the core built-ins (`Object.prototype`, `Array.prototype`, `Function.prototype`, ...: this
-//! catches `Object.prototype.x = 1`). Under strict the keys and built-ins are not compared again: the built-ins
-//! are frozen (a frozen object cannot be unfrozen) and every baseline global is non-configurable, so the scrub that
-//! ran just before has already restored the exact key list or failed. A mismatch fails the reset with an
-//! `internal` error and the pool discards the instance. Under scrub, a replaced global value
-//! (`JSON.parse = f`, `handle = f`) is not detected; strict prevents it.
-//!
 //! # Unsafe code
-//! The crate denies `unsafe` code everywhere except in two modules. `alloc` implements rquickjs's
-//! `Allocator` trait (an `unsafe trait` with `unsafe` methods, and the only way to give QuickJS an allocator) so
-//! that the host, not the script, learns that the memory limit was hit. The wrapper adds no memory handling of its
-//! own: every block comes from rquickjs's `RustAllocator` and goes back to it unchanged, each method forwarding the
-//! caller's pointer to the same method of `RustAllocator`, so the caller's contract is passed on unchanged. The
-//! wrapper only reads block sizes (through `RustAllocator::usable_size`, on blocks `RustAllocator` made) and
-//! returns null to refuse an allocation, which the trait allows. The accounting (module `heap`) is safe code.
-//! `stop` makes two calls into QuickJS's C API: `JS_GetRuntime` on a live context, when an instance is created,
-//! and `JS_SetMaxStackSize` on that runtime from its interrupt handler, which QuickJS calls on the runtime's
-//! thread while it runs (rquickjs's safe setter would lock the runtime, which that thread already holds).
+//! The crate denies `unsafe` code everywhere except in two modules. `alloc` implements rquickjs's `Allocator`
+//! trait (an `unsafe trait`, the only way to give QuickJS an allocator) as a wrapper that forwards every block to
+//! rquickjs's `RustAllocator` unchanged, only reading block sizes and returning null to refuse an allocation, so
+//! that the host, not the script, learns that the memory limit was hit; the accounting (module [`heap`]) is safe
+//! code. `stop` calls `JS_GetRuntime` on a live context when an instance is created, and `JS_SetMaxStackSize` on
+//! that runtime from its interrupt handler (rquickjs's safe setter would lock the runtime, which that thread
+//! already holds). Each module's docs give the details.
 //!
 //! # Compiled prelude
 //! rquickjs offers no safe way to compile a script once and run the compiled form in another context, so every
@@ -194,10 +70,11 @@
 mod alloc;
 mod arrays;
 mod convert;
-mod deadline;
+pub mod deadline;
 mod failure;
-mod heap;
+pub mod heap;
 mod host;
+pub mod isolation;
 mod stop;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -375,11 +252,11 @@ impl QuickJsEngine {
             helpers[EVAL] = Some(eval);
             helpers[STOP_FN] = Some(stop);
             store_helpers(&ctx, helpers)?;
-            pin_error_settings(&ctx).map_err(internal)?;
+            isolation::pin_error_settings(&ctx).map_err(internal)?;
             // A dense array holds at least 16 bytes per element.
             arrays::bound(&ctx, limits.memory_bytes() as u64 / 16, &deadline).map_err(internal)?;
             if self.strict() {
-                secure_random(&ctx).map_err(internal)?;
+                isolation::secure_random(&ctx).map_err(internal)?;
             }
             let installed = host::install(&ctx, &link, limits)?;
             if !self.config.prelude.is_empty() {
@@ -414,7 +291,9 @@ impl QuickJsEngine {
         }
         let _armed = deadline.arm(limits.timeout.max(SETUP_TIMEOUT));
         let setup = vm.context.with(|ctx| -> Result<(), ScriptError> {
-            let setup = |name: &str, source: &str| run_setup(&ctx, &deadline, limits, name, source);
+            let setup = |name: &str, source: &str| {
+                isolation::run_setup(&ctx, &deadline, limits, name, source)
+            };
             if self.strict() {
                 setup("lockdown", LOCKDOWN)?;
             }
@@ -668,53 +547,6 @@ impl QuickJsEngine {
 }
 
 /// Evaluates one of the shared isolation scripts and calls the function it evaluates to.
-fn run_setup<'js>(
-    ctx: &Ctx<'js>,
-    deadline: &Deadline,
-    limits: &pool_core::Limits,
-    name: &str,
-    source: &str,
-) -> Result<Option<Function<'js>>, ScriptError> {
-    let fail = |e: rquickjs::Error| {
-        let err = describe(ctx, deadline, limits, e.into(), Phase::Internal);
-        if err.kind() == ErrorKind::Internal {
-            ScriptError::new(ErrorKind::Internal, format!("{name}: {}", err.message()))
-        } else {
-            err
-        }
-    };
-    let mut options = EvalOptions::default();
-    options.strict = false;
-    options.filename = Some(format!("vmpool:{name}"));
-    let make: Function<'js> = ctx.eval_with_options(source, options).map_err(fail)?;
-    let made: rquickjs::Value<'js> = make.call(()).map_err(fail)?;
-    Ok(made.into_function())
-}
-
-/// Makes `Error.stackTraceLimit` and `Error.prepareStackTrace` (quickjs-ng's V8-style settings, accessors whose
-/// setters change the context's state) read-only data properties holding their current values, under every
-/// isolation policy. QuickJS calls the hook and converts the limit while it builds an error's stack, and drops any
-/// exception raised meanwhile, the time limit's uncatchable interruption included: a script that installed a
-/// looping hook would never be interrupted. (The lockdown pins them too, under strict.)
-fn pin_error_settings(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    let error: rquickjs::Object<'_> = ctx.globals().get("Error")?;
-    for name in ["stackTraceLimit", "prepareStackTrace"] {
-        let value: rquickjs::Value<'_> = error.get(name)?;
-        error.prop(name, rquickjs::object::Property::from(value))?;
-    }
-    Ok(())
-}
-
-/// Replaces `Math.random` with a function that draws from `rand`'s thread-local cryptographically secure
-/// generator (53 random bits, in `[0, 1)`). QuickJS's own keeps one xorshift64* state per context, seeded once
-/// from the clock: each number reveals 52 of its 64 bits and the steps can be reversed, so two numbers let a use
-/// compute the numbers of the uses before it and predict those after it.
-fn secure_random(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    let random = Function::new(ctx.clone(), rand::random::<f64>)?.with_name("random")?;
-    let math: rquickjs::Object<'_> = ctx.globals().get("Math")?;
-    math.set("random", random)
-}
-
 fn store_helpers<'js>(ctx: &Ctx<'js>, helpers: Helpers<'js>) -> Result<(), ScriptError> {
     ctx.store_userdata(helpers).map(drop).map_err(|e| {
         ScriptError::new(

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::backend::EngineKind;
 use crate::memory::{MemoryMethod, idle_memory_of_workload};
-use crate::runner::{Mode, Plan, RunReport, SetupError, run};
+use crate::runner::{Mode, Plan, RunReport, run};
+use crate::setup::SetupError;
 use crate::workload::Workload;
 
 /// How much a comparison runs.
@@ -157,7 +158,7 @@ pub fn compare(options: &CompareOptions) -> Result<CompareReport, SetupError> {
     let started = Instant::now();
     let config = options.pool_config();
     let cells = (options.engines.len() * options.workloads.len() * 2) as u64;
-    let bar = options.progress.then(|| crate::report::steps_bar(cells));
+    let bar = options.progress.then(|| crate::format::steps_bar(cells));
     let mut rows = Vec::new();
     for &engine in &options.engines {
         for &workload in &options.workloads {

@@ -24,6 +24,7 @@
 pub mod backend;
 pub mod cli;
 pub mod compare;
+pub mod format;
 pub mod host;
 pub mod memory;
 mod noop;
@@ -31,6 +32,7 @@ pub mod reliability;
 pub mod report;
 pub mod runner;
 pub mod scale;
+pub mod setup;
 pub mod workload;
 
 pub use backend::{Backend, BackendVisitor, EngineKind, Language};
@@ -38,6 +40,7 @@ pub use compare::{CompareOptions, CompareReport, CompareRow};
 pub use memory::{MemoryMethod, MemoryReading};
 pub use noop::NoopEngine;
 pub use reliability::{DeadlineOptions, DeadlineReport, SoakOptions, SoakReport};
-pub use runner::{MetricsSummary, Mode, Plan, RunReport, SetupError};
+pub use runner::{MetricsSummary, Mode, Plan, RunReport};
 pub use scale::{ScaleOptions, ScaleReport, ScaleRound, ScaleRow};
+pub use setup::SetupError;
 pub use workload::{Job, Request, Workload};

@@ -6,7 +6,7 @@ use pool_core::{EngineError, PoolConfig, ScriptEngine};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, BackendVisitor, EngineKind};
-use crate::runner::{SetupError, engine_config};
+use crate::setup::{SetupError, engine_config};
 use crate::workload::{Job, Workload};
 
 /// How a memory figure was obtained.

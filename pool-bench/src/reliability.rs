@@ -403,7 +403,7 @@ fn pct(v: Option<f64>) -> String {
 /// A progress bar that redraws only when moved: no ticker thread, which the thread counts of `deadline` and
 /// `soak` would see.
 fn quiet_bar(steps: u64) -> indicatif::ProgressBar {
-    let bar = crate::report::steps_bar(steps);
+    let bar = crate::format::steps_bar(steps);
     bar.disable_steady_tick();
     bar
 }

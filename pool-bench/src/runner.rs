@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use pool_core::host::{CallContext, ConsoleLine};
 use pool_core::{
-    EngineConfig, EngineError, ErrorKind, Isolation, Metrics, Pool, PoolConfig, ScriptEngine,
-    ScriptError, Value,
+    EngineError, ErrorKind, Isolation, Metrics, Pool, PoolConfig, ScriptEngine, ScriptError, Value,
 };
 use serde::Serialize;
 
-use crate::backend::{Backend, BackendVisitor, EngineKind, Language, NotCompiled};
+use crate::backend::{Backend, BackendVisitor, EngineKind, Language};
+use crate::setup::{SetupError, engine_config};
 use crate::workload::{Job, Request};
 
 /// Most distinct result values listed in a report; the rest are counted under `other`.
@@ -145,38 +145,6 @@ impl Consoles {
         all.sort_by_key(|c| c.request);
         all
     }
-}
-
-/// A failure before any request ran: nothing was measured.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SetupError {
-    /// The engine is not in this build.
-    #[error(transparent)]
-    NotCompiled(#[from] NotCompiled),
-    /// The engine rejected the configuration or the script (a syntax error names the line).
-    #[error("cannot build the {engine} engine: {source}")]
-    Engine {
-        /// The engine.
-        engine: EngineKind,
-        /// Its error.
-        #[source]
-        source: ScriptError,
-    },
-    /// The function to call is not there.
-    #[error("{0}")]
-    MissingFunction(String),
-    /// The pool could not be built (bad configuration, or its warm floor could not be created).
-    #[error("cannot build the {engine} pool: {message}")]
-    Pool {
-        /// The engine.
-        engine: EngineKind,
-        /// What went wrong.
-        message: String,
-    },
-    /// A worker thread could not be started.
-    #[error("cannot start a worker thread: {0}")]
-    Thread(#[source] std::io::Error),
 }
 
 /// The pool's counters after a run, in the guide's terms. For fresh runs: one instance created and destroyed per
@@ -316,14 +284,14 @@ impl fmt::Display for RunReport {
         writeln!(
             f,
             "  throughput  {} ops/s ({:.3} s)",
-            crate::report::ops(self.ops_per_s),
+            crate::format::ops(self.ops_per_s),
             self.elapsed_s
         )?;
         writeln!(
             f,
             "  latency     p50 {}, p99 {}",
-            crate::report::micros(self.p50_us),
-            crate::report::micros(self.p99_us)
+            crate::format::micros(self.p50_us),
+            crate::format::micros(self.p99_us)
         )?;
         writeln!(f, "  ok          {}", self.ok)?;
         let failed: Vec<String> = self
@@ -368,7 +336,7 @@ impl fmt::Display for RunReport {
                 r.mean_reload_ms,
                 r.generation,
                 r.affected_requests,
-                crate::report::micros(r.affected_p99_us)
+                crate::format::micros(r.affected_p99_us)
             )?;
         }
         if !self.console.is_empty() {
@@ -429,13 +397,6 @@ impl BackendVisitor for RunVisitor<'_> {
     fn visit<B: Backend>(self) -> Self::Output {
         run_backend::<B>(self.job, self.config, self.plan)
     }
-}
-
-/// The engine configuration `job` runs with under `config`.
-pub fn engine_config(job: &Job, config: &PoolConfig) -> EngineConfig {
-    EngineConfig::from_pool_config(config, job.prelude.clone())
-        .prelude_name(job.prelude_name.clone())
-        .host(job.host.clone())
 }
 
 fn run_backend<B: Backend>(

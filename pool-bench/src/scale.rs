@@ -17,7 +17,8 @@ use serde::Serialize;
 
 use crate::backend::EngineKind;
 use crate::compare::Machine;
-use crate::runner::{Mode, Plan, SetupError, rate_of, run};
+use crate::runner::{Mode, Plan, rate_of, run};
+use crate::setup::SetupError;
 use crate::workload::{Job, Workload};
 
 /// What `scale` measures.
@@ -187,7 +188,7 @@ pub fn scale(options: &ScaleOptions) -> Result<ScaleReport, SetupError> {
     let rounds = options.rounds.max(1);
     let bar = options
         .progress
-        .then(|| crate::report::steps_bar((rounds * subjects.len()) as u64));
+        .then(|| crate::format::steps_bar((rounds * subjects.len()) as u64));
     for r in 0..rounds {
         let one_thread_first = r % 2 == 0;
         for (i, subject) in subjects.iter().enumerate() {
@@ -330,9 +331,9 @@ impl fmt::Display for ScaleReport {
                 row.workload.to_owned(),
                 format!(
                     "{} ops/s",
-                    crate::report::ops(row.median_one_thread_ops_per_s)
+                    crate::format::ops(row.median_one_thread_ops_per_s)
                 ),
-                format!("{} ops/s", crate::report::ops(row.median_threads_ops_per_s)),
+                format!("{} ops/s", crate::format::ops(row.median_threads_ops_per_s)),
                 format!("{:.2}x", row.median_ratio),
                 format!("{:.2}-{:.2}", quartile(0.25), quartile(0.75)),
                 format!("{:.2}-{:.2}", row.min_ratio, row.max_ratio),
