@@ -1079,6 +1079,12 @@ async fn lua_hot_reload() {
     live::hot_reload::<vmpool::lua::LuaEngine>().await;
 }
 
+#[cfg(feature = "boa")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boa_hot_reload() {
+    live::hot_reload::<vmpool::Carrier<vmpool::boa::BoaEngine>>().await;
+}
+
 #[test]
 fn the_admin_endpoint_answers_loopback_clients_only() {
     let allowed = |a: &str| server::admin_allowed(&a.parse().unwrap());
