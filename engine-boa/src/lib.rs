@@ -41,7 +41,9 @@
 //! reports [`is_broken`](pool_core::ScriptEngine::is_broken). How errors are classified and described:
 //! [`errors`]; how `call` reaches a function: [`trampoline`]. What Boa cannot contain (native built-ins and
 //! native callbacks outside the budgeted loop, regular-expression backtracking, memory within one slice) is
-//! listed in [`limits`] and [`meter`], with the idle instance's heap.
+//! listed in [`limits`] and [`meter`], with the idle instance's heap. Built-ins whose Boa behaviour gave real
+//! libraries wrong answers are replaced natively: [`sort`] (inconsistent comparators) and [`regexp_source`]
+//! (`RegExp.prototype.source`).
 //!
 //! The prelude is parsed and compiled once per instance: a parsed Boa `Script` is bound to the realm of the context
 //! that parsed it and holds thread-local GC pointers, so it cannot be shared between instances or threads (the
@@ -61,6 +63,7 @@ mod jobs;
 pub mod limits;
 pub mod lockdown;
 pub mod meter;
+pub mod regexp_source;
 mod scan;
 pub mod sort;
 pub mod source;
@@ -339,6 +342,8 @@ impl BoaEngine {
         harden::install(&mut vm.context, max_bytes)
             // Sorting that an inconsistent comparator cannot make fail.
             .and_then(|()| sort::install(&mut vm.context, max_bytes))
+            // `RegExp.prototype.source` without Boa's doubled escapes.
+            .and_then(|()| regexp_source::install(&mut vm.context))
             .map_err(|e| {
                 ScriptError::new(
                     ErrorKind::Internal,
