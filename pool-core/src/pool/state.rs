@@ -137,16 +137,14 @@ impl State {
                     }
                 }
             }
-            _ => {
-                debug_assert!(up, "an instance of a generation with none alive");
-                self.alive.insert(
-                    at,
-                    GenerationCount {
-                        generation,
-                        live: 1,
-                    },
-                );
-            }
+            _ if up => self.alive.insert(
+                at,
+                GenerationCount {
+                    generation,
+                    live: 1,
+                },
+            ),
+            _ => debug_assert!(false, "an instance of a generation with none alive"),
         }
     }
 
