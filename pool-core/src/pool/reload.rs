@@ -1,9 +1,9 @@
 //! Reload: a new engine (a new prelude, new limits, new host functions) replaces the pool's, as a new generation.
 //!
 //! The new engine first makes one instance, which the caller may check (and which is then reset); if it cannot,
-//! or the check fails, nothing changes. Otherwise, under the main lock, the
-//! generation is bumped, the idle instances of older generations are destroyed and the test instance becomes the
-//! first idle instance of the new one. Instances of older generations still in use set every shard's `attention`
+//! or the check fails, nothing changes. Otherwise, under the main lock, the generation is bumped, the idle
+//! instances of older generations are destroyed and the test instance becomes the first idle instance of the new
+//! one. Instances of older generations still in use set every shard's `attention`
 //! (see [`State::stale`](super::state::State::stale)), so they come back through the main lock, which destroys them
 //! (`reloaded`); the warm floor is refilled by the maintenance thread, outside the locks.
 
