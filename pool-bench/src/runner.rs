@@ -735,7 +735,8 @@ impl Reloader {
         self.wake.notify_one();
     }
 
-    /// Runs `reload` each time requests ask for one, until [`finish`](Reloader::finish).
+    /// Runs `reload` each time requests ask for one (once for several that ask while one runs), until
+    /// [`finish`](Reloader::finish) with no reload pending.
     fn serve<X, Y>(&self, reload: impl Fn() -> Result<Result<(), Y>, X>) {
         let mut served = u64::MAX;
         loop {
@@ -747,7 +748,8 @@ impl Reloader {
                         .wait(wanted)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                if wanted.1 {
+                // A reload asked for is made even when the run ended meanwhile.
+                if wanted.0 == served {
                     return;
                 }
                 served = wanted.0;
