@@ -81,7 +81,7 @@
 //! - a new file adds a handler; a deleted file removes it (new requests get 404, those in flight finish);
 //! - a file that fails to load (it does not compile, its prelude throws or runs past `limits.timeout`, or it
 //!   defines no `handle`) is logged at `error` with the file and the reason, and the handler keeps serving its
-//!   previous version.
+//!   previous version; the file is tried again once it changes.
 //!
 //! Deploy by writing the new file under another name in the folder (say `hello.js.new`) and renaming it over the
 //! old one: a rename is atomic, so no sync reads a half-written file. `POST /admin/reload` runs the same sync
@@ -312,8 +312,9 @@ pub struct App<E: ServerEngine> {
     registry: Registry,
     responses: Family<ResponseLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
-    /// One [`sync_scripts`](App::sync_scripts) at a time.
-    syncing: Mutex<()>,
+    /// One [`sync_scripts`](App::sync_scripts) at a time; it holds the sources it refused, by handler, so that a
+    /// file that failed to load is tried again only once it changes.
+    syncing: Mutex<BTreeMap<String, String>>,
     /// Made-up request ids are `{id_prefix}-{n}`: the prefix (the start time) keeps them apart across restarts.
     id_prefix: String,
     next_id: AtomicU64,
@@ -444,7 +445,7 @@ impl<E: ServerEngine> App<E> {
             registry,
             responses,
             reloads,
-            syncing: Mutex::new(()),
+            syncing: Mutex::new(BTreeMap::new()),
             id_prefix: format!("{:x}", started.as_millis()),
             next_id: AtomicU64::new(1),
         };
@@ -490,7 +491,7 @@ impl<E: ServerEngine> App<E> {
     /// logged with its error and the handler keeps its previous version. Blocking (it builds engines and
     /// creates instances): call it off the async workers.
     pub fn sync_scripts(&self) -> SyncReport {
-        let _one_at_a_time = self.syncing.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut refused = self.syncing.lock().unwrap_or_else(PoisonError::into_inner);
         let mut report = SyncReport::default();
         let files = match script_files(&self.scripts, E::EXTENSION) {
             Ok(files) => files,
@@ -513,7 +514,7 @@ impl<E: ServerEngine> App<E> {
                 }
             };
             present.insert(name.clone());
-            if let Err(error) = self.sync_file(&name, &path, &mut report) {
+            if let Err(error) = self.sync_file(&name, &path, &mut refused, &mut report) {
                 let serving = self.read_handlers().contains_key(&name);
                 log::error!(
                     target: "vmpool::server",
@@ -530,6 +531,7 @@ impl<E: ServerEngine> App<E> {
             .filter(|name| !present.contains(*name))
             .cloned()
             .collect();
+        refused.retain(|name, _| present.contains(name));
         for name in gone {
             // Requests in flight hold the pool; it closes when the last of them is done.
             self.write_handlers().remove(&name);
@@ -539,10 +541,38 @@ impl<E: ServerEngine> App<E> {
         report
     }
 
-    /// Reloads or adds the handler `name` of script `path` if its source changed.
-    fn sync_file(&self, name: &str, path: &Path, report: &mut SyncReport) -> Result<(), String> {
+    /// Reloads or adds the handler `name` of script `path` if its source changed and was not refused before
+    /// (`refused`, updated here).
+    fn sync_file(
+        &self,
+        name: &str,
+        path: &Path,
+        refused: &mut BTreeMap<String, String>,
+        report: &mut SyncReport,
+    ) -> Result<(), String> {
         let source = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if refused.get(name) == Some(&source) {
+            return Ok(());
+        }
+        let result = self.load_changed(name, path, &source, report);
+        if result.is_err() {
+            refused.insert(name.to_owned(), source);
+        } else {
+            refused.remove(name);
+        }
+        result
+    }
+
+    /// Reloads or adds the handler `name` from `source` (script `path`), unless it already runs that source.
+    fn load_changed(
+        &self,
+        name: &str,
+        path: &Path,
+        source: &str,
+        report: &mut SyncReport,
+    ) -> Result<(), String> {
+        let source = source.to_owned();
         let current = self
             .read_handlers()
             .get(name)

@@ -274,6 +274,10 @@ stack_kb = 256
             server.post("w", "{}").await.0 == StatusCode::NOT_FOUND
         })
         .await;
+        assert!(
+            server.app.encode_metrics().unwrap().contains(&failed(2)),
+            "the refused file is not tried again by the syncs of other changes"
+        );
 
         // On demand, without the watcher.
         drop(watcher);
