@@ -43,15 +43,7 @@ impl HostHooks for Hooks {
 
 /// Source size and nesting checks, before anything parses `source`.
 pub(crate) fn check_source(source: &str, max_source_bytes: usize) -> Result<(), ScriptError> {
-    if source.len() > max_source_bytes {
-        return Err(ScriptError::new(
-            ErrorKind::Syntax,
-            format!(
-                "source is {} bytes, over the limit of {max_source_bytes} bytes (max_source_bytes)",
-                source.len()
-            ),
-        ));
-    }
+    pool_core::engine::check_source_size(source, max_source_bytes)?;
     scan::check(source).map_err(|e| match e {
         scan::TooDeep::Nesting { line } => ScriptError::new(
             ErrorKind::Stack,

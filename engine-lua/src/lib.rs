@@ -420,16 +420,7 @@ impl LuaEngine {
 
     fn eval_inner(&self, vm: &mut LuaVm, source: &str) -> Result<Value, ScriptError> {
         Self::refuse_broken(vm)?;
-        if source.len() > self.config.max_source_bytes {
-            return Err(ScriptError::new(
-                ErrorKind::Syntax,
-                format!(
-                    "source is {} bytes, longer than the limit of {} bytes (max_source_bytes)",
-                    source.len(),
-                    self.config.max_source_bytes
-                ),
-            ));
-        }
+        self.config.check_source_size(source)?;
         vm.limiter.arm(self.config.limits.timeout);
         let result = self
             .compile_eval(vm, source)

@@ -486,16 +486,7 @@ impl QuickJsEngine {
 
     /// `eval` within an operation of the host API.
     fn eval_inner(&self, vm: &mut QuickJsVm, source: &str) -> Result<Value, ScriptError> {
-        if source.len() > self.config.max_source_bytes {
-            return Err(ScriptError::new(
-                ErrorKind::Syntax,
-                format!(
-                    "source is {} bytes, more than the limit of {} bytes (max_source_bytes)",
-                    source.len(),
-                    self.config.max_source_bytes
-                ),
-            ));
-        }
+        self.config.check_source_size(source)?;
         if self.config.isolation == Isolation::None {
             return self.run(vm, Phase::Script, |ctx| {
                 let mut options = EvalOptions::default();

@@ -310,6 +310,40 @@ impl EngineConfig {
         self.max_source_bytes = bytes;
         self
     }
+
+    /// `source` against [`max_source_bytes`](EngineConfig::max_source_bytes), as every adapter checks it before
+    /// parsing: see [`check_source_size`].
+    ///
+    /// # Errors
+    /// A `syntax` error naming the size, the limit and the key.
+    pub fn check_source_size(&self, source: &str) -> Result<(), ScriptError> {
+        check_source_size(source, self.max_source_bytes)
+    }
+}
+
+/// A source longer than `max_source_bytes` is refused before anything parses it, with the same `syntax` error on
+/// every engine.
+///
+/// ```
+/// let err = pool_core::engine::check_source_size("1 + 1", 3).unwrap_err();
+/// assert_eq!(err.kind(), pool_core::ErrorKind::Syntax);
+/// assert_eq!(err.message(), "source is 5 bytes, over the limit of 3 bytes (max_source_bytes)");
+/// assert!(pool_core::engine::check_source_size("1", 3).is_ok());
+/// ```
+///
+/// # Errors
+/// The `syntax` error, when `source` is longer.
+pub fn check_source_size(source: &str, max_source_bytes: usize) -> Result<(), ScriptError> {
+    if source.len() > max_source_bytes {
+        return Err(ScriptError::new(
+            ErrorKind::Syntax,
+            format!(
+                "source is {} bytes, over the limit of {max_source_bytes} bytes (max_source_bytes)",
+                source.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -207,6 +207,30 @@ where
         assert_eq!(pool.metrics().destroyed.total(), 0, "{}", self.name);
     }
 
+    /// A source longer than `max_source_bytes` is refused before parsing with the same `syntax` error on every
+    /// engine, and the instance keeps serving.
+    pub fn source_over_the_size_limit_is_refused_alike(&self) {
+        let pool = self.pool_with(1, EngineConfig::new("").max_source_bytes(16));
+        let mut vm = pool.acquire().unwrap();
+        let long = self.pick("1 + 1 + 1 + 1 + 1 + 1 + 1", "return 1 + 1 + 1 + 1 + 1 + 1");
+        let err = vm.eval(long).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Syntax, "{}: {err}", self.name);
+        assert!(
+            err.to_string().contains(&format!(
+                "source is {} bytes, over the limit of 16 bytes (max_source_bytes)",
+                long.len()
+            )),
+            "{}: {err}",
+            self.name
+        );
+        assert_eq!(
+            vm.eval(self.pick("1 + 1", "return 1 + 1")).unwrap(),
+            Value::from(2),
+            "{}",
+            self.name
+        );
+    }
+
     /// Under strict isolation a request's write to the prelude's own objects is refused with an error that says
     /// why and which policy allows it; under `none` the same write works.
     pub fn refused_writes_explain_strict_isolation(&self) {

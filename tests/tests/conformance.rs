@@ -36,6 +36,10 @@ macro_rules! conformance {
                 $engine.errors_have_kinds_and_messages();
             }
             #[test]
+            fn source_over_the_size_limit_is_refused_alike() {
+                $engine.source_over_the_size_limit_is_refused_alike();
+            }
+            #[test]
             fn refused_writes_explain_strict_isolation() {
                 $engine.refused_writes_explain_strict_isolation();
             }
