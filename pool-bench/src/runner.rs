@@ -436,7 +436,8 @@ fn run_backend<B: Backend>(
                     stack,
                     || (),
                     |(), index| {
-                        let began = Instant::now();
+                        // The request's own start, for the reloader only (the driver times every request).
+                        let began = reloader.as_ref().map(|_| Instant::now());
                         let outcome = match pool.acquire() {
                             Ok(mut vm) => {
                                 let context = plan.context(index);
@@ -448,7 +449,7 @@ fn run_backend<B: Backend>(
                             }
                             Err(e) => Err((e.kind(), e.to_string())),
                         };
-                        if let Some(r) = &reloader {
+                        if let (Some(r), Some(began)) = (&reloader, began) {
                             r.after_request(index, began);
                         }
                         outcome
